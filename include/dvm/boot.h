@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Loaders.  Each one checks the image, copies it into guest memory and fills
+ * the boot CPU's entry state; it never trusts a length or an offset it read
+ * from the image.  They work on a plain memory view so they can be unit
+ * tested (and fuzzed) without a VM.
+ */
+#ifndef DVM_BOOT_H
+#define DVM_BOOT_H
+
+#include <linux/kvm.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct dvm_guest_mem {
+	uint8_t *host; /* guest RAM at GPA 0 */
+	uint64_t size; /* bytes */
+};
+
+/* The boot CPU's state on entry. */
+struct dvm_boot_state {
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+};
+
+struct dvm_boot_module {
+	const char *name; /* the string the guest sees (path and arguments) */
+	const void *data;
+	size_t len;
+};
+
+struct dvm_boot_params {
+	const char *image_path;  /* as QEMU passes it: the multiboot cmdline's first word */
+	const char *cmdline;     /* may be NULL */
+	const struct dvm_boot_module *modules;
+	unsigned nr_modules;
+	const void *initrd;      /* Linux only; may be NULL */
+	size_t initrd_len;
+	uint64_t flat_load_addr; /* flat binaries: where to load and enter */
+};
+
+enum dvm_image_format {
+	DVM_IMAGE_UNKNOWN = 0,
+	DVM_IMAGE_ELF64,     /* entered in 64-bit long mode, identity-mapped page tables */
+	DVM_IMAGE_MULTIBOOT, /* multiboot v1: 32-bit protected mode, EAX magic, EBX info */
+	DVM_IMAGE_BZIMAGE,   /* Linux 64-bit boot protocol */
+	DVM_IMAGE_FLAT,      /* raw bytes at flat_load_addr, 32-bit protected mode */
+};
+
+/* Which loader an image needs (multiboot header wins over ELF64, as in QEMU). */
+enum dvm_image_format dvm_image_detect(const void *image, size_t len);
+const char *dvm_image_format_name(enum dvm_image_format fmt);
+
+/* 0 or -errno; on error `err` (may be NULL) gets a one-line reason. */
+int dvm_load_elf64(struct dvm_guest_mem *mem, const void *image, size_t len,
+		   const struct dvm_boot_params *p, struct dvm_boot_state *out, char *err,
+		   size_t errlen);
+int dvm_load_multiboot(struct dvm_guest_mem *mem, const void *image, size_t len,
+		       const struct dvm_boot_params *p, struct dvm_boot_state *out, char *err,
+		       size_t errlen);
+int dvm_load_bzimage(struct dvm_guest_mem *mem, const void *image, size_t len,
+		     const struct dvm_boot_params *p, struct dvm_boot_state *out, char *err,
+		     size_t errlen);
+int dvm_load_flat(struct dvm_guest_mem *mem, const void *image, size_t len,
+		  const struct dvm_boot_params *p, struct dvm_boot_state *out, char *err,
+		  size_t errlen);
+/* Detect and load. */
+int dvm_load_image(struct dvm_guest_mem *mem, const void *image, size_t len,
+		   const struct dvm_boot_params *p, struct dvm_boot_state *out,
+		   enum dvm_image_format force, char *err, size_t errlen);
+
+#endif

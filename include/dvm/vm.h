@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* The VM: guest memory, the I/O buses, interrupt lines, and running. */
+#ifndef DVM_VM_H
+#define DVM_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dvm/device.h"
+
+/* dvm_vm_config.flags */
+#define DVM_VM_NO_KVM 0x1u /* no /dev/kvm: emulated devices only (unit tests, fuzzing) */
+
+struct dvm_vm_config {
+	uint64_t mem_size; /* bytes of guest RAM at GPA 0 (below the 3 GiB hole; more goes above 4 GiB) */
+	uint32_t flags;
+};
+
+int dvm_vm_create(const struct dvm_vm_config *cfg, struct dvm_vm **out);
+/* Drops the creator's reference.  The VM is torn down when the last
+ * reference (creator or open device handle) is gone. */
+void dvm_vm_put(struct dvm_vm *vm);
+
+bool dvm_vm_has_kvm(const struct dvm_vm *vm);
+int dvm_vm_kvm_fd(const struct dvm_vm *vm); /* /dev/kvm, -1 without */
+int dvm_vm_fd(const struct dvm_vm *vm);     /* the KVM VM fd, -1 without */
+/* KVM_CHECK_EXTENSION on the VM (cached per call site is the caller's business). */
+int dvm_vm_check_extension(const struct dvm_vm *vm, long cap);
+
+/* Guest memory. */
+uint64_t dvm_vm_mem_size(const struct dvm_vm *vm);
+/* A host pointer to [gpa, gpa+len) when it lies wholly in guest RAM, else NULL. */
+void *dvm_vm_gpa_to_hva(struct dvm_vm *vm, uint64_t gpa, uint64_t len);
+
+/* I/O buses.  Handlers are called on vCPU threads; `offset` is from `base`. */
+enum dvm_bus_space { DVM_BUS_PIO = 0, DVM_BUS_MMIO = 1 };
+struct dvm_io_ops {
+	/* Fill data[0..len) for a read; len is 1, 2, 4 or 8. */
+	void (*read)(void *opaque, uint64_t offset, void *data, unsigned len);
+	void (*write)(void *opaque, uint64_t offset, const void *data, unsigned len);
+};
+/* -EEXIST when the range overlaps another, -EINVAL for an empty/wrapping range. */
+int dvm_bus_register(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t base, uint64_t len,
+		     const struct dvm_io_ops *ops, void *opaque);
+int dvm_bus_unregister(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t base, void *opaque);
+/* Dispatch one access; returns false when nothing claims the address
+ * (reads then see all-ones). */
+bool dvm_bus_access(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t addr, void *data,
+		    unsigned len, bool is_write);
+
+/* Interrupt lines (GSIs).  With KVM they go to the in-kernel irqchip once it
+ * exists; without, the level is only recorded (tests read it back). */
+int dvm_irq_set_line(struct dvm_vm *vm, uint32_t gsi, int level);
+int dvm_irq_get_line(struct dvm_vm *vm, uint32_t gsi); /* last level set, or -EINVAL */
+/* The in-kernel irqchip (PIC x2 + IOAPIC, KVM_CREATE_IRQCHIP), made on first need. */
+int dvm_irq_ensure_kernel_irqchip(struct dvm_vm *vm);
+bool dvm_irq_has_kernel_irqchip(const struct dvm_vm *vm);
+
+/* Running. */
+enum dvm_vm_state { DVM_VM_CONFIGURING = 0, DVM_VM_RUNNING, DVM_VM_PAUSED, DVM_VM_STOPPED };
+enum dvm_vm_state dvm_vm_state(const struct dvm_vm *vm);
+bool dvm_vm_started(const struct dvm_vm *vm); /* vCPUs have run at least once */
+
+/*
+ * Why a VM stopped, and the exit status dvm reports for it.  Statuses of
+ * dvm's own are even, so they never collide with isa-debug-exit's odd
+ * (V << 1) | 1.
+ */
+enum dvm_stop_reason {
+	DVM_STOP_NONE = 0,
+	DVM_STOP_POWEROFF,   /* status 0 */
+	DVM_STOP_RESET,      /* status 0: i8042 / triple fault reset with no reboot */
+	DVM_STOP_DEBUG_EXIT, /* status (V << 1) | 1 */
+	DVM_STOP_GUEST_CRASH, /* status 6: fatal KVM exit, registers dumped */
+	DVM_STOP_HOST_ERROR, /* status 4: dvm could not go on */
+	DVM_STOP_SIGNAL,     /* status 128 + signal */
+};
+#define DVM_STATUS_OK 0
+#define DVM_STATUS_USAGE 2
+#define DVM_STATUS_HOST_ERROR 4
+#define DVM_STATUS_GUEST_CRASH 6
+#define DVM_STATUS_SIGNAL_BASE 128
+
+/* Ask every vCPU to stop; the first request wins.  Safe from any thread and
+ * from device I/O handlers. */
+void dvm_vm_request_stop(struct dvm_vm *vm, enum dvm_stop_reason reason, int status,
+			 const char *message);
+/* Start one thread per vCPU device (in creation order; the first is the
+ * boot CPU), calling each device's start op first. */
+int dvm_vm_start(struct dvm_vm *vm);
+/* Wait until the VM stops; returns the exit status, fills the reason. */
+int dvm_vm_wait(struct dvm_vm *vm, enum dvm_stop_reason *reason, const char **message);
+/* Pause/resume the vCPUs (state attributes are readable while paused). */
+int dvm_vm_pause(struct dvm_vm *vm);
+int dvm_vm_resume(struct dvm_vm *vm);
+
+/* Console: where emulated UARTs write, and read from. Defaults: 1 and 0. */
+void dvm_vm_set_console(struct dvm_vm *vm, int in_fd, int out_fd);
+int dvm_vm_console_in(const struct dvm_vm *vm);
+int dvm_vm_console_out(const struct dvm_vm *vm);
+
+#endif
