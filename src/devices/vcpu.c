@@ -1,0 +1,485 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `vcpu`: one KVM vCPU as a device.  Its state groups are what KVM's vCPU
+ * ioctls carry (KVM_GET_LAPIC becomes the LAPIC group); its `start` op runs
+ * the vCPU on a thread of its own and dispatches I/O exits to the buses.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dvm/devices/vcpu.h"
+#include "dvm/device.h"
+#include "dvm/runner.h"
+#include "dvm/vm.h"
+
+struct vcpu {
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	uint32_t id;
+	struct dvm_cpuid cpuid;
+	uint32_t *msr_list;
+	uint32_t nr_msrs;
+};
+
+#define STATE_RW (DVM_ATTR_RW | DVM_ATTR_WHILE_PAUSED)
+
+static const struct dvm_attr_desc vcpu_attrs[] = {
+    {.group = DVM_VCPU_GRP_CONFIG, .attr = DVM_VCPU_CONFIG_ID, .name = "id", .size = 4,
+     .kind = DVM_ATTR_CONFIG, .access = DVM_ATTR_R, .format = DVM_FMT_UINT,
+     .help = "vCPU index (KVM vcpu id, also the APIC ID); given in creation order"},
+    {.group = DVM_VCPU_GRP_CONFIG, .attr = DVM_VCPU_CONFIG_CPUID, .name = "cpuid",
+     .size = sizeof(struct dvm_cpuid), .kind = DVM_ATTR_CONFIG,
+     .access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START, .format = DVM_FMT_BLOB,
+     .help = "CPUID table (struct dvm_cpuid); defaults to KVM_GET_SUPPORTED_CPUID"},
+    {.group = DVM_VCPU_GRP_REGS, .name = "regs", .size = sizeof(struct kvm_regs),
+     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+     .help = "general registers, RIP, RFLAGS (struct kvm_regs)"},
+    {.group = DVM_VCPU_GRP_SREGS, .name = "sregs", .size = sizeof(struct kvm_sregs),
+     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+     .help = "segments, control registers, EFER, APIC base (struct kvm_sregs)"},
+    {.group = DVM_VCPU_GRP_FPU, .name = "fpu", .size = sizeof(struct kvm_fpu),
+     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+     .help = "x87/SSE state (struct kvm_fpu)"},
+    {.group = DVM_VCPU_GRP_MSRS, .attr = 0, .count = 1ull << 32, .name = "msr", .size = 8,
+     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_UINT,
+     .help = "model-specific register; attr = MSR index"},
+    {.group = DVM_VCPU_GRP_LAPIC, .name = "lapic", .size = sizeof(struct kvm_lapic_state),
+     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+     .help = "local APIC registers (struct kvm_lapic_state, was KVM_GET/SET_LAPIC)"},
+    {.group = DVM_VCPU_GRP_EVENTS, .name = "events", .size = sizeof(struct kvm_vcpu_events),
+     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+     .help = "pending exceptions, interrupts, NMI, SMI (struct kvm_vcpu_events)"},
+    {.group = DVM_VCPU_GRP_MP_STATE, .name = "mp-state", .size = sizeof(struct kvm_mp_state),
+     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_UINT,
+     .help = "runnable / uninitialized (INIT) / halted (struct kvm_mp_state)"},
+    {.group = DVM_VCPU_GRP_XCRS, .name = "xcrs", .size = sizeof(struct kvm_xcrs),
+     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+     .help = "extended control registers (struct kvm_xcrs), where KVM has them"},
+    {.group = DVM_VCPU_GRP_XSAVE, .name = "xsave", .size = sizeof(struct kvm_xsave),
+     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+     .help = "XSAVE area (struct kvm_xsave), where KVM has it"},
+    {.group = DVM_VCPU_GRP_DEBUGREGS, .name = "debugregs", .size = sizeof(struct kvm_debugregs),
+     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+     .help = "debug registers DR0-3, DR6, DR7 (struct kvm_debugregs)"},
+};
+
+static int vcpu_probe(struct dvm_vm *vm)
+{
+	return dvm_vm_has_kvm(vm) ? 0 : -ENODEV;
+}
+
+static int load_supported_cpuid(struct dvm_vm *vm, struct dvm_cpuid *out)
+{
+	size_t sz = sizeof(struct kvm_cpuid2) + DVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+	struct kvm_cpuid2 *c = calloc(1, sz);
+	int ret = 0;
+
+	if (!c)
+		return -ENOMEM;
+	c->nent = DVM_CPUID_MAX_ENTRIES;
+	if (ioctl(dvm_vm_kvm_fd(vm), KVM_GET_SUPPORTED_CPUID, c) < 0) {
+		ret = -errno;
+	} else {
+		out->nent = c->nent;
+		memcpy(out->entries, c->entries, c->nent * sizeof(c->entries[0]));
+	}
+	free(c);
+	return ret;
+}
+
+/* Each vCPU's CPUID carries its own APIC ID. */
+static void personalise_cpuid(struct dvm_cpuid *c, uint32_t id)
+{
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 1)
+			e->ebx = (e->ebx & 0x00ffffffu) | (id << 24);
+		else if (e->function == 0xb || e->function == 0x1f)
+			e->edx = id;
+	}
+}
+
+static int apply_cpuid(struct vcpu *v, const struct dvm_cpuid *c)
+{
+	size_t sz = sizeof(struct kvm_cpuid2) + c->nent * sizeof(struct kvm_cpuid_entry2);
+	struct kvm_cpuid2 *k = calloc(1, sz);
+	int ret = 0;
+
+	if (!k)
+		return -ENOMEM;
+	k->nent = c->nent;
+	memcpy(k->entries, c->entries, c->nent * sizeof(c->entries[0]));
+	if (ioctl(v->fd, KVM_SET_CPUID2, k) < 0)
+		ret = -errno;
+	free(k);
+	return ret;
+}
+
+static int load_msr_list(struct dvm_vm *vm, struct vcpu *v)
+{
+	struct kvm_msr_list probe = {.nmsrs = 0}, *list;
+
+	if (ioctl(dvm_vm_kvm_fd(vm), KVM_GET_MSR_INDEX_LIST, &probe) < 0 && errno != E2BIG)
+		return -errno;
+	list = calloc(1, sizeof(*list) + probe.nmsrs * sizeof(uint32_t));
+	if (!list)
+		return -ENOMEM;
+	list->nmsrs = probe.nmsrs;
+	if (ioctl(dvm_vm_kvm_fd(vm), KVM_GET_MSR_INDEX_LIST, list) < 0) {
+		free(list);
+		return -errno;
+	}
+	v->nr_msrs = list->nmsrs;
+	v->msr_list = malloc(list->nmsrs * sizeof(uint32_t) + 1);
+	if (v->msr_list)
+		memcpy(v->msr_list, list->indices, list->nmsrs * sizeof(uint32_t));
+	free(list);
+	return v->msr_list ? 0 : -ENOMEM;
+}
+
+static void vcpu_free(struct vcpu *v)
+{
+	if (v->run)
+		munmap(v->run, v->run_size);
+	if (v->fd >= 0)
+		close(v->fd);
+	free(v->msr_list);
+	free(v);
+}
+
+static int vcpu_create(struct dvm_device *dev)
+{
+	struct dvm_vm *vm = dev->vm;
+	struct vcpu *v;
+	int ret, mmap_size;
+
+	if (dvm_vm_started(vm))
+		return -EBUSY;
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->id = dev->instance;
+	v->fd = ioctl(dvm_vm_fd(vm), KVM_CREATE_VCPU, (unsigned long)v->id);
+	if (v->fd < 0) {
+		ret = errno == EINVAL ? -ENOSPC : -errno; /* beyond KVM's vCPU limit */
+		goto fail;
+	}
+	mmap_size = ioctl(dvm_vm_kvm_fd(vm), KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size < (int)sizeof(struct kvm_run)) {
+		ret = -EINVAL;
+		goto fail;
+	}
+	v->run_size = (size_t)mmap_size;
+	v->run = mmap(NULL, v->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (v->run == MAP_FAILED) {
+		v->run = NULL;
+		ret = -errno;
+		goto fail;
+	}
+	ret = load_supported_cpuid(vm, &v->cpuid);
+	if (ret)
+		goto fail;
+	personalise_cpuid(&v->cpuid, v->id);
+	ret = apply_cpuid(v, &v->cpuid);
+	if (ret)
+		goto fail;
+	ret = load_msr_list(vm, v);
+	if (ret)
+		goto fail;
+	dev->private = v;
+	return 0;
+fail:
+	vcpu_free(v);
+	return ret;
+}
+
+static void vcpu_destroy(struct dvm_device *dev)
+{
+	/* The VM has joined every runner thread before devices are destroyed. */
+	vcpu_free(dev->private);
+}
+
+static bool has_msr(const struct vcpu *v, uint64_t index)
+{
+	for (uint32_t i = 0; i < v->nr_msrs; i++)
+		if (v->msr_list[i] == index)
+			return true;
+	return false;
+}
+
+static int vcpu_has_attr(struct dvm_device *dev, const struct kvm_device_attr *attr)
+{
+	struct vcpu *v = dev->private;
+
+	if (!dvm_attr_lookup(dev->ops, attr->group, attr->attr))
+		return -ENXIO;
+	switch (attr->group) {
+	case DVM_VCPU_GRP_MSRS:
+		return has_msr(v, attr->attr) ? 0 : -ENXIO;
+	case DVM_VCPU_GRP_LAPIC:
+		return dvm_irq_has_kernel_irqchip(dev->vm) ? 0 : -ENXIO;
+	case DVM_VCPU_GRP_XCRS:
+		return dvm_vm_check_extension(dev->vm, KVM_CAP_XCRS) ? 0 : -ENXIO;
+	case DVM_VCPU_GRP_XSAVE:
+		return dvm_vm_check_extension(dev->vm, KVM_CAP_XSAVE) ? 0 : -ENXIO;
+	}
+	return 0;
+}
+
+static int kvm_call(int fd, unsigned long req, void *arg)
+{
+	return ioctl(fd, req, arg) < 0 ? -errno : 0;
+}
+
+static int msr_access(struct vcpu *v, uint64_t index, uint64_t *value, bool write)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry entry;
+	} m = {.hdr.nmsrs = 1, .entry.index = (uint32_t)index};
+	int n;
+
+	if (!has_msr(v, index))
+		return -ENXIO;
+	if (write)
+		m.entry.data = *value;
+	n = ioctl(v->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &m);
+	if (n < 0)
+		return -errno;
+	if (n != 1)
+		return -EINVAL; /* KVM refused this value or register */
+	if (!write)
+		*value = m.entry.data;
+	return 0;
+}
+
+static int group_ioctl(const struct kvm_device_attr *attr, bool write, unsigned long *req)
+{
+	static const unsigned long get[] = {
+	    [DVM_VCPU_GRP_REGS] = KVM_GET_REGS,	    [DVM_VCPU_GRP_SREGS] = KVM_GET_SREGS,
+	    [DVM_VCPU_GRP_FPU] = KVM_GET_FPU,	    [DVM_VCPU_GRP_LAPIC] = KVM_GET_LAPIC,
+	    [DVM_VCPU_GRP_EVENTS] = KVM_GET_VCPU_EVENTS, [DVM_VCPU_GRP_MP_STATE] = KVM_GET_MP_STATE,
+	    [DVM_VCPU_GRP_XCRS] = KVM_GET_XCRS,	    [DVM_VCPU_GRP_XSAVE] = KVM_GET_XSAVE,
+	    [DVM_VCPU_GRP_DEBUGREGS] = KVM_GET_DEBUGREGS,
+	};
+	static const unsigned long set[] = {
+	    [DVM_VCPU_GRP_REGS] = KVM_SET_REGS,	    [DVM_VCPU_GRP_SREGS] = KVM_SET_SREGS,
+	    [DVM_VCPU_GRP_FPU] = KVM_SET_FPU,	    [DVM_VCPU_GRP_LAPIC] = KVM_SET_LAPIC,
+	    [DVM_VCPU_GRP_EVENTS] = KVM_SET_VCPU_EVENTS, [DVM_VCPU_GRP_MP_STATE] = KVM_SET_MP_STATE,
+	    [DVM_VCPU_GRP_XCRS] = KVM_SET_XCRS,	    [DVM_VCPU_GRP_XSAVE] = KVM_SET_XSAVE,
+	    [DVM_VCPU_GRP_DEBUGREGS] = KVM_SET_DEBUGREGS,
+	};
+	if (attr->group >= sizeof(get) / sizeof(get[0]) || !get[attr->group])
+		return -ENXIO;
+	*req = write ? set[attr->group] : get[attr->group];
+	return 0;
+}
+
+static int vcpu_attr(struct dvm_device *dev, const struct kvm_device_attr *attr, bool write)
+{
+	struct vcpu *v = dev->private;
+	void *addr = (void *)(uintptr_t)attr->addr;
+	unsigned long req;
+	int ret;
+
+	if (attr->group == DVM_VCPU_GRP_CONFIG) {
+		if (attr->attr == DVM_VCPU_CONFIG_ID) {
+			memcpy(addr, &v->id, sizeof(v->id));
+			return 0;
+		}
+		if (!write) {
+			memcpy(addr, &v->cpuid, sizeof(v->cpuid));
+			return 0;
+		}
+		struct dvm_cpuid c;
+		memcpy(&c, addr, sizeof(c));
+		if (c.nent == 0 || c.nent > DVM_CPUID_MAX_ENTRIES)
+			return -EINVAL;
+		ret = apply_cpuid(v, &c);
+		if (ret == 0)
+			v->cpuid = c;
+		return ret;
+	}
+	if (attr->group == DVM_VCPU_GRP_MSRS)
+		return msr_access(v, attr->attr, addr, write);
+	ret = vcpu_has_attr(dev, attr);
+	if (ret)
+		return ret;
+	ret = group_ioctl(attr, write, &req);
+	if (ret)
+		return ret;
+	return kvm_call(v->fd, req, addr);
+}
+
+static int vcpu_set_attr(struct dvm_device *dev, const struct kvm_device_attr *attr)
+{
+	return vcpu_attr(dev, attr, true);
+}
+
+static int vcpu_get_attr(struct dvm_device *dev, const struct kvm_device_attr *attr)
+{
+	return vcpu_attr(dev, attr, false);
+}
+
+/* ---- running ---- */
+
+static void dump_registers(const struct vcpu *v, const char *why)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+
+	fprintf(stderr, "dvm: vCPU %u: %s\n", v->id, why);
+	if (ioctl(v->fd, KVM_GET_REGS, &r) == 0) {
+		fprintf(stderr,
+			"  rip %016llx rflags %016llx rsp %016llx rbp %016llx\n"
+			"  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
+			"  rsi %016llx rdi %016llx r8  %016llx r9  %016llx\n"
+			"  r10 %016llx r11 %016llx r12 %016llx r13 %016llx\n"
+			"  r14 %016llx r15 %016llx\n",
+			r.rip, r.rflags, r.rsp, r.rbp, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.r8,
+			r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15);
+	}
+	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0) {
+		fprintf(stderr,
+			"  cr0 %016llx cr2 %016llx cr3 %016llx cr4 %016llx efer %llx\n"
+			"  cs %04x base %llx limit %x l %u db %u  ss %04x  ds %04x\n"
+			"  gdt %llx/%x idt %llx/%x\n",
+			s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.cs.base, s.cs.limit,
+			s.cs.l, s.cs.db, s.ss.selector, s.ds.selector, s.gdt.base, s.gdt.limit,
+			s.idt.base, s.idt.limit);
+	}
+}
+
+static void guest_crash(struct dvm_device *dev, const char *why)
+{
+	struct vcpu *v = dev->private;
+	char msg[160];
+
+	dump_registers(v, why);
+	snprintf(msg, sizeof(msg), "vCPU %u: %s", v->id, why);
+	dvm_vm_request_stop(dev->vm, DVM_STOP_GUEST_CRASH, DVM_STATUS_GUEST_CRASH, msg);
+}
+
+static bool handle_io(struct dvm_device *dev)
+{
+	struct vcpu *v = dev->private;
+	struct kvm_run *run = v->run;
+	uint64_t span = (uint64_t)run->io.size * run->io.count;
+
+	if ((run->io.size != 1 && run->io.size != 2 && run->io.size != 4) ||
+	    run->io.data_offset > v->run_size || span > v->run_size - run->io.data_offset) {
+		guest_crash(dev, "malformed port I/O exit");
+		return false;
+	}
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
+		dvm_bus_access(dev->vm, DVM_BUS_PIO, run->io.port, data, run->io.size,
+			       run->io.direction == KVM_EXIT_IO_OUT);
+	return true;
+}
+
+static bool handle_exit(struct dvm_device *dev)
+{
+	struct vcpu *v = dev->private;
+	struct kvm_run *run = v->run;
+	char why[96];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		return handle_io(dev);
+	case KVM_EXIT_MMIO:
+		if (run->mmio.len == 0 || run->mmio.len > 8) {
+			guest_crash(dev, "malformed MMIO exit");
+			return false;
+		}
+		dvm_bus_access(dev->vm, DVM_BUS_MMIO, run->mmio.phys_addr, run->mmio.data,
+			       run->mmio.len, run->mmio.is_write);
+		return true;
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_HLT:
+		/* Only without an in-kernel LAPIC: nothing can ever wake it. */
+		dvm_vm_request_stop(dev->vm, DVM_STOP_POWEROFF, DVM_STATUS_OK,
+				    "guest halted with no interrupt controller");
+		return false;
+	case KVM_EXIT_SHUTDOWN:
+		guest_crash(dev, "triple fault (KVM_EXIT_SHUTDOWN)");
+		return false;
+	case KVM_EXIT_SYSTEM_EVENT:
+		if (run->system_event.type == KVM_SYSTEM_EVENT_RESET)
+			dvm_vm_request_stop(dev->vm, DVM_STOP_RESET, DVM_STATUS_OK,
+					    "guest requested a reset");
+		else
+			dvm_vm_request_stop(dev->vm, DVM_STOP_POWEROFF, DVM_STATUS_OK,
+					    "guest powered off");
+		return false;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(why, sizeof(why), "KVM entry failed (hardware reason 0x%llx)",
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		guest_crash(dev, why);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		snprintf(why, sizeof(why), "KVM internal error (suberror %u)", run->internal.suberror);
+		guest_crash(dev, why);
+		return false;
+	default:
+		snprintf(why, sizeof(why), "unhandled KVM exit reason %u", run->exit_reason);
+		guest_crash(dev, why);
+		return false;
+	}
+}
+
+static void vcpu_thread(struct dvm_runner *runner, void *arg)
+{
+	struct dvm_device *dev = arg;
+	struct vcpu *v = dev->private;
+	sigset_t kick;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	while (dvm_runner_wait_runnable(dev->vm, runner)) {
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			char msg[96];
+			snprintf(msg, sizeof(msg), "vCPU %u: KVM_RUN failed: %s", v->id,
+				 strerror(errno));
+			dump_registers(v, msg);
+			dvm_vm_request_stop(dev->vm, DVM_STOP_HOST_ERROR, DVM_STATUS_HOST_ERROR, msg);
+			break;
+		}
+		if (!handle_exit(dev))
+			break;
+	}
+	dvm_runner_exit(dev->vm, runner);
+}
+
+static int vcpu_start(struct dvm_device *dev)
+{
+	struct vcpu *v = dev->private;
+	return dvm_runner_start(dev->vm, v->run, vcpu_thread, dev);
+}
+
+const struct dvm_device_ops dvm_vcpu_ops = {
+    .name = "vcpu",
+    .type = DVM_DEV_TYPE_VCPU,
+    .flags = DVM_OPS_NEEDS_KVM,
+    .summary = "a KVM vCPU; state groups REGS, SREGS, FPU, MSRS, LAPIC, EVENTS, MP_STATE, ...",
+    .attrs = vcpu_attrs,
+    .nr_attrs = sizeof(vcpu_attrs) / sizeof(vcpu_attrs[0]),
+    .probe = vcpu_probe,
+    .create = vcpu_create,
+    .destroy = vcpu_destroy,
+    .set_attr = vcpu_set_attr,
+    .get_attr = vcpu_get_attr,
+    .has_attr = vcpu_has_attr,
+    .start = vcpu_start,
+};
