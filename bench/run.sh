@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# dvm's benchmark suite: every ratio is measured side by side in this one run.
+#
+#   bash bench/run.sh [BUILD_DIR]        (default: build/ in the repository)
+#
+# Builds what it needs (configuring BUILD_DIR if it has no CMakeCache.txt),
+# then prints one table: our figure, the peer's figure, the ratio, the target
+# and PASS/MISS.  A miss never fails the run; the exit status is 0 unless
+# the bench tools themselves could not be built.  See bench/README.md.
+#
+# Knobs (environment):
+#   ROUNDS=N        timed rounds per launch/PIO benchmark (default 15 / 7)
+#   GUEST_MEM_MIB   guest RAM for dvm, QEMU and the bare programs (default 64)
+#   QEMU=path       qemu-system-x86_64 to compare with
+#   SKIP_BUILD=1    use BUILD_DIR as it is
+#   SKIP_QEMU=1     leave QEMU out
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=$(realpath -m "${1:-$ROOT/build}")
+GUEST_MEM_MIB=${GUEST_MEM_MIB:-64}
+LAUNCH_ROUNDS=${ROUNDS:-15}
+PIO_ROUNDS=${ROUNDS:-7}
+QEMU=${QEMU:-qemu-system-x86_64}
+PIO_N1=1000
+PIO_N2=41000
+TMP=$(mktemp -d /tmp/dvm-bench.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+log() { printf '%s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- build
+build() {
+	if [ "${SKIP_BUILD:-0}" = 1 ]; then
+		return
+	fi
+	if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+		log "bench: configuring $BUILD"
+		cmake -S "$ROOT" -B "$BUILD" >"$TMP/configure.log" 2>&1 ||
+			{ log "bench: configure failed (see below); trying standalone build"; tail -5 "$TMP/configure.log" >&2; }
+	fi
+	if [ -f "$BUILD/CMakeCache.txt" ]; then
+		log "bench: building in $BUILD"
+		if ! cmake --build "$BUILD" -j2 >"$TMP/build.log" 2>&1; then
+			log "bench: full build failed; building the bench targets one by one"
+			for t in bench_spawn bare_kvm_floor bare_kvm_pio_loop bench_guests dvm bench_attr; do
+				cmake --build "$BUILD" -j2 --target "$t" >>"$TMP/build.log" 2>&1 ||
+					log "bench:   target $t failed to build"
+			done
+		fi
+	fi
+	# Without a working CMake tree, the programs that need nothing of dvm
+	# are built directly, so the peers can still be measured.
+	if [ ! -x "$BUILD/bench/bench_spawn" ]; then
+		local sb="$BUILD/bench"
+		mkdir -p "$sb"
+		log "bench: standalone build of the peer programs in $sb"
+		local cc=${CC:-cc}
+		local f=(-O2 -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE)
+		"$cc" "${f[@]}" -static -o "$sb/bench_spawn" "$ROOT/bench/bench_spawn.c" 2>/dev/null ||
+			"$cc" "${f[@]}" -o "$sb/bench_spawn" "$ROOT/bench/bench_spawn.c"
+		"$cc" "${f[@]}" -o "$sb/bare_kvm_floor" "$ROOT/bench/bare_kvm_floor.c"
+		"$cc" "${f[@]}" -o "$sb/bare_kvm_pio_loop" "$ROOT/bench/bare_kvm_pio_loop.c"
+		"$cc" -nostdlib -static -o "$sb/noop" "$ROOT/bench/noop.S"
+		for n in $PIO_N1 $PIO_N2; do
+			"$cc" -m32 -nostdlib -ffreestanding -c -DPIO_COUNT="$n" -DPIO_PORT=0x80 \
+				"$ROOT/bench/pio_guest.S" -o "$sb/pio_guest_$n.o" &&
+				objcopy -O binary -j .text "$sb/pio_guest_$n.o" "$sb/pio_guest_$n.bin"
+		done
+	fi
+}
+build
+
+SPAWN=$BUILD/bench/bench_spawn
+FLOOR=$BUILD/bench/bare_kvm_floor
+PIOLOOP=$BUILD/bench/bare_kvm_pio_loop
+NOOP=$BUILD/bench/noop
+ATTR=$BUILD/bench/bench_attr
+DVM=$BUILD/dvm
+HELLO=$BUILD/guests/hello.elf
+PIO1=$BUILD/bench/pio_guest_$PIO_N1.bin
+PIO2=$BUILD/bench/pio_guest_$PIO_N2.bin
+
+for f in "$SPAWN" "$FLOOR" "$PIOLOOP" "$NOOP"; do
+	if [ ! -x "$f" ]; then
+		log "bench: $f is missing; cannot measure anything"
+		exit 1
+	fi
+done
+if [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+	log "bench: SKIP: /dev/kvm is not usable here"
+	exit 0
+fi
+have() { [ -e "$1" ]; }
+
+# ---------------------------------------------------------------- helpers
+# sample VAR_PREFIX STATUS CMD...: one timed run; appends the wall time (us)
+# to $TMP/VAR.t and the peak RSS (KiB) to $TMP/VAR.rss.  Returns non-zero
+# (and records nothing) when the command failed or exited with another status.
+sample() {
+	local key=$1 status=$2
+	shift 2
+	local line
+	line=$("$SPAWN" -r 1 -w 0 -s "$status" -- "$@" 2>>"$TMP/$key.err") || return 1
+	sed -n 's/.*median_us=\([0-9.]*\).*/\1/p' <<<"$line" >>"$TMP/$key.t"
+	sed -n 's/.*rss_kib=\([0-9]*\).*/\1/p' <<<"$line" >>"$TMP/$key.rss"
+}
+# median FILE: the median of the numbers in FILE, or "n/a".
+median() {
+	[ -s "$1" ] || { echo n/a; return; }
+	sort -g "$1" | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'
+}
+# calc EXPR: awk arithmetic, "n/a" when any operand is n/a.
+calc() {
+	case "$*" in *n/a*) echo n/a; return ;; esac
+	awk "BEGIN {printf \"%.4g\", $*}"
+}
+# ratio EXPR [SUFFIX]: like calc, with SUFFIX appended to a number.
+ratio() {
+	local v
+	v=$(calc "$1")
+	[ "$v" = n/a ] && echo n/a || echo "$v${2:-}"
+}
+# verdict OK_EXPR: PASS/MISS, or SKIP when a figure is missing.
+verdict() {
+	case "$*" in *n/a*) echo SKIP; return ;; esac
+	awk "BEGIN {exit !($*)}" && echo PASS || echo MISS
+}
+ROWS=$TMP/rows
+row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; }
+NOTES=$TMP/notes
+note() { printf '  - %s\n' "$*" >>"$NOTES"; }
+
+# ---------------------------------------------------------------- 1. launch
+log "bench: [1/3] launch-to-exit"
+HELLO_STATUS=1 # isa-debug-exit: (0 << 1) | 1
+dvm_hello=()
+if have "$DVM" && have "$HELLO"; then
+	dvm_hello=("$DVM" run --mem "${GUEST_MEM_MIB}M" --cmdline exit=0 "$HELLO")
+	if ! "$SPAWN" -r 1 -w 0 -s $HELLO_STATUS -o "$TMP/dvm_hello.out" -- "${dvm_hello[@]}" >/dev/null 2>"$TMP/dvm_hello.err"; then
+		note "dvm failed on the hello guest: $(tr '\n' ' ' <"$TMP/dvm_hello.err" | cut -c1-200)"
+		dvm_hello=()
+	else
+		note "dvm's hello guest printed: $(head -c 200 "$TMP/dvm_hello.out" | tr -d '\r' | head -1)"
+	fi
+else
+	note "dvm or the hello guest is not built yet ($DVM, $HELLO): dvm rows are SKIP"
+fi
+
+qemu_hello=()
+qemu_machine=n/a
+if [ "${SKIP_QEMU:-0}" != 1 ] && command -v "$QEMU" >/dev/null && have "$HELLO"; then
+	# shellcheck disable=SC2054 # the commas are QEMU's
+	qbase=(-enable-kvm -cpu host,-arch-capabilities -m "${GUEST_MEM_MIB}M" -nodefaults
+		-no-user-config -nographic -no-reboot -serial stdio -kernel "$HELLO"
+		-append exit=0 -device isa-debug-exit,iobase=0xf4,iosize=4)
+	# microvm's default firmware (qboot) runs QEMU's multiboot option ROM;
+	# the later candidates are fallbacks for QEMUs where it does not.
+	for m in microvm microvm,x-option-roms=on pc; do
+		if "$SPAWN" -r 1 -w 0 -s $HELLO_STATUS -o "$TMP/qemu_hello.out" -- \
+			"$QEMU" -M "$m" "${qbase[@]}" >/dev/null 2>&1 &&
+			grep -q . "$TMP/qemu_hello.out"; then
+			qemu_hello=("$QEMU" -M "$m" "${qbase[@]}")
+			qemu_machine=$m
+			break
+		fi
+	done
+	if [ ${#qemu_hello[@]} -gt 0 ]; then
+		note "QEMU ($qemu_machine) printed: $(tr -d '\r' <"$TMP/qemu_hello.out" | grep -a . | tail -1 | cut -c1-200)"
+		[ "$qemu_machine" = pc ] && note "QEMU microvm could not run the image: the QEMU figure is -M pc (SeaBIOS), NOT microvm"
+	else
+		note "QEMU could not run the hello guest on microvm or pc: QEMU rows are SKIP"
+	fi
+fi
+
+# The exec baseline: a static program that only exits (bench/noop.S).
+for ((i = 0; i <= LAUNCH_ROUNDS; i++)); do
+	k=""
+	[ $i -eq 0 ] && k=warm_ # round 0 warms caches and is discarded
+	sample "${k}floor" 0 "$FLOOR" "$((GUEST_MEM_MIB << 10))"
+	sample "${k}exec" 0 "$NOOP"
+	[ ${#dvm_hello[@]} -gt 0 ] && sample "${k}dvm" $HELLO_STATUS "${dvm_hello[@]}"
+	# QEMU takes ~10x longer than the others; a third of the rounds suffice.
+	if [ ${#qemu_hello[@]} -gt 0 ] && { [ $i -eq 0 ] || [ $((i % 3)) -eq 1 ]; }; then
+		sample "${k}qemu" $HELLO_STATUS "${qemu_hello[@]}"
+	fi
+done
+t_floor=$(median "$TMP/floor.t")
+t_exec=$(median "$TMP/exec.t")
+t_dvm=$(median "$TMP/dvm.t")
+t_qemu=$(median "$TMP/qemu.t")
+r_floor=$(median "$TMP/floor.rss")
+r_exec=$(median "$TMP/exec.rss")
+r_dvm=$(median "$TMP/dvm.rss")
+r_qemu=$(median "$TMP/qemu.rss")
+ms() { calc "$1 / 1000"; }
+
+row "launch-to-exit, hello (ms)" "$(ms "$t_dvm")" "floor $(ms "$t_floor")" \
+	"$(ratio "$t_dvm / $t_floor" x)" "dvm <= 2x floor" "$(verdict "$t_dvm <= 2 * $t_floor")"
+row "launch-to-exit vs QEMU (ms)" "$(ms "$t_dvm")" "$qemu_machine $(ms "$t_qemu")" \
+	"$(ratio "$t_qemu / $t_dvm" "x faster")" "QEMU/dvm >= 5" "$(verdict "$t_qemu >= 5 * $t_dvm")"
+row "  exec of an empty static program (ms)" "-" "$(ms "$t_exec")" "-" "context" "-"
+
+# Guest memory the hello guest touches: the pages its PT_LOAD segments span
+# (loader-written; .bss included) plus one page of multiboot info and
+# command line.  This is what any VMM must have resident for it.
+touched=n/a
+if have "$HELLO" && command -v readelf >/dev/null; then
+	declare -A pages=()
+	while read -r _ _ _ pa _ msz _; do
+		((msz == 0)) && continue
+		for ((p = pa >> 12; p <= (pa + msz - 1) >> 12; p++)); do
+			pages[$p]=1
+		done
+	done < <(readelf -lW "$HELLO" | awk '$1 == "LOAD"')
+	touched=$(((${#pages[@]} + 1) * 4))
+fi
+row "peak RSS, hello (KiB)" "$r_dvm" "touched $touched + 3072" \
+	"$(ratio "$r_dvm - $touched" " KiB over")" "dvm <= touched+3 MiB" \
+	"$(verdict "$r_dvm <= $touched + 3072")"
+row "  peak RSS vs QEMU (KiB)" "$r_dvm" "$qemu_machine $r_qemu" \
+	"$(ratio "$r_qemu / $r_dvm" "x less")" "context" "-"
+row "  peak RSS, floor / empty program (KiB)" "-" "$r_floor / $r_exec" "-" "context" "-"
+
+# ---------------------------------------------------------------- 2. attributes
+log "bench: [2/3] device attribute calls"
+if [ -x "$ATTR" ]; then
+	"$ATTR" 1000000 9 >"$TMP/attr.out" 2>"$TMP/attr.err" ||
+		note "bench_attr failed: $(tr '\n' ' ' <"$TMP/attr.err" | cut -c1-200)"
+	[ -s "$TMP/attr.err" ] && note "bench_attr: $(tr '\n' ' ' <"$TMP/attr.err" | cut -c1-200)"
+else
+	note "bench_attr is not built (dvmcore does not link yet?): attribute rows are SKIP"
+	: >"$TMP/attr.out"
+fi
+akey() {
+	local v
+	v=$(sed -n "s/^$1=\([^ ]*\).*/\1/p" "$TMP/attr.out")
+	echo "${v:-n/a}"
+}
+a_get=$(akey dvm_get_ns)
+a_set=$(akey dvm_set_ns)
+a_has=$(akey dvm_has_ns)
+a_vfio=$(akey dvm_vfio_has_ns)
+a_khas=$(akey kernel_has_ns)
+a_which=$(akey dvm_attr)
+[ "$a_which" != n/a ] && note "attribute timed: $a_which (first RW integer CONFIG row of the schema)"
+row "GET_DEVICE_ATTR in-process (ns)" "$a_get" "kernel HAS $a_khas" \
+	"$(ratio "$a_khas / $a_get" "x faster")" "dvm get <= 50 ns" "$(verdict "$a_get <= 50")"
+row "  SET_DEVICE_ATTR in-process (ns)" "$a_set" "kernel HAS $a_khas" \
+	"$(ratio "$a_khas / $a_set" "x faster")" "context" "-"
+row "  HAS_DEVICE_ATTR in-process (ns)" "$a_has" "kernel HAS $a_khas" \
+	"$(ratio "$a_khas / $a_has" "x faster")" "context" "-"
+row "  HAS via dvm on kvm-vfio (ns)" "$a_vfio" "kernel HAS $a_khas" \
+	"$(ratio "$a_vfio / $a_khas" x)" "context" "-"
+
+# ---------------------------------------------------------------- 3. PIO exits
+log "bench: [3/3] port-I/O exits"
+dvm_flat=()
+if have "$DVM" && have "$PIO1" && have "$PIO2"; then
+	dvm_flat=("$DVM" run --mem "${GUEST_MEM_MIB}M" --format flat --load-addr 0x100000)
+	if ! "$SPAWN" -r 1 -w 0 -s 1 -- "${dvm_flat[@]}" "$PIO1" >/dev/null 2>"$TMP/dvm_flat.err"; then
+		note "dvm failed on the flat PIO guest: $(tr '\n' ' ' <"$TMP/dvm_flat.err" | cut -c1-200)"
+		dvm_flat=()
+	fi
+fi
+for ((i = 0; i <= PIO_ROUNDS; i++)); do
+	k=""
+	[ $i -eq 0 ] && k=warm_
+	sample "${k}bare1" 0 "$PIOLOOP" "$PIO1" "$GUEST_MEM_MIB"
+	sample "${k}bare2" 0 "$PIOLOOP" "$PIO2" "$GUEST_MEM_MIB"
+	if [ ${#dvm_flat[@]} -gt 0 ]; then
+		sample "${k}dvm1" 1 "${dvm_flat[@]}" "$PIO1"
+		sample "${k}dvm2" 1 "${dvm_flat[@]}" "$PIO2"
+	fi
+done
+dn=$((PIO_N2 - PIO_N1))
+pe_bare=$(calc "($(median "$TMP/bare2.t") - $(median "$TMP/bare1.t")) * 1000 / $dn")
+pe_dvm=$(calc "($(median "$TMP/dvm2.t") - $(median "$TMP/dvm1.t")) * 1000 / $dn")
+"$PIOLOOP" "$PIO2" "$GUEST_MEM_MIB" >"$TMP/bare_inner.out" 2>/dev/null
+pe_inner=$(sed -n 's/.*ns_per_exit=\([0-9.]*\).*/\1/p' "$TMP/bare_inner.out")
+row "port-I/O exit (ns/exit)" "$pe_dvm" "bare KVM_RUN $pe_bare" \
+	"$(ratio "$pe_dvm / $pe_bare" x)" "dvm <= 1.05x bare" "$(verdict "$pe_dvm <= 1.05 * $pe_bare")"
+row "  bare loop, timed inside (ns/exit)" "-" "${pe_inner:-n/a}" "-" "cross-check" "-"
+note "per-exit = (median wall at N=$PIO_N2 - median wall at N=$PIO_N1) / $dn, each side alike; an exit here includes emulating the guest's out/dec/jnz"
+
+# ---------------------------------------------------------------- report
+build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null)
+sanitize=$(sed -n 's/^DVM_SANITIZE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null)
+echo
+echo "dvm benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "build: $BUILD (${build_type:-?}, sanitizers ${sanitize:-?}); guest RAM ${GUEST_MEM_MIB} MiB everywhere;" \
+	"launch rounds $LAUNCH_ROUNDS (QEMU every third), PIO rounds $PIO_ROUNDS; figures are medians"
+[ "${sanitize:-OFF}" = ON ] && echo "WARNING: sanitizer build: dvm figures are not representative"
+echo
+{
+	printf 'metric\tdvm\tpeer\tratio\ttarget\tresult\n'
+	cat "$ROWS"
+} | column -t -s $'\t'
+echo
+echo "notes:"
+note "peak RSS is wait4's ru_maxrss; it includes what exec inherits from the forked static bench_spawn (about the empty program's figure), so it overstates every process alike"
+cat "$NOTES"
+exit 0
