@@ -1,0 +1,765 @@
+/* SPDX-License-Identifier: MIT */
+/* dvm: the command line.  run, types, describe. */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dvm/boot.h"
+#include "dvm/devices/vcpu.h"
+#include "dvm/device.h"
+#include "dvm/vm.h"
+
+#define DEFAULT_MEMORY (128ull << 20)
+#define MAX_DEVICE_ARGS 64
+#define MAX_MODULES 16
+
+static const char *errno_name(int err)
+{
+	switch (err) {
+	case ENODEV:
+		return "ENODEV";
+	case EEXIST:
+		return "EEXIST";
+	case EBUSY:
+		return "EBUSY";
+	case EPERM:
+		return "EPERM";
+	case EFAULT:
+		return "EFAULT";
+	case ENOTTY:
+		return "ENOTTY";
+	case ENXIO:
+		return "ENXIO";
+	case EINVAL:
+		return "EINVAL";
+	case E2BIG:
+		return "E2BIG";
+	case EIO:
+		return "EIO";
+	case ENOMEM:
+		return "ENOMEM";
+	case ENOSPC:
+		return "ENOSPC";
+	case ENOENT:
+		return "ENOENT";
+	case EACCES:
+		return "EACCES";
+	case ENOEXEC:
+		return "ENOEXEC";
+	}
+	return "E?";
+}
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("dvm: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	exit(DVM_STATUS_USAGE);
+}
+
+/* ---- value parsing ---- */
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* "64M", "1G", "4096", "512K". */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -EINVAL;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if ((*end == 'B' || *end == 'b') && shift)
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -EINVAL;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+static int hex_nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Parse a value for one schema row into buf (d->size bytes). */
+static int parse_attr_value(const struct dvm_attr_desc *d, const char *s, uint8_t *buf,
+			    char *why, size_t whylen)
+{
+	memset(buf, 0, d->size);
+	switch (d->format) {
+	case DVM_FMT_UINT: {
+		uint64_t v;
+		if (parse_u64(s, &v)) {
+			snprintf(why, whylen, "'%s' is not a number", s);
+			return -EINVAL;
+		}
+		if (d->size < 8 && v >> (d->size * 8)) {
+			snprintf(why, whylen, "%s does not fit in %u bytes", s, d->size);
+			return -EINVAL;
+		}
+		memcpy(buf, &v, d->size < 8 ? d->size : 8);
+		return 0;
+	}
+	case DVM_FMT_BOOL:
+		if (!strcmp(s, "on") || !strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes"))
+			buf[0] = 1;
+		else if (!strcmp(s, "off") || !strcmp(s, "false") || !strcmp(s, "0") ||
+			 !strcmp(s, "no"))
+			buf[0] = 0;
+		else {
+			snprintf(why, whylen, "'%s' is not on/off", s);
+			return -EINVAL;
+		}
+		return 0;
+	case DVM_FMT_STRING:
+		if (strlen(s) >= d->size) {
+			snprintf(why, whylen, "longer than %u bytes", d->size - 1);
+			return -EINVAL;
+		}
+		memcpy(buf, s, strlen(s));
+		return 0;
+	default: {
+		size_t n = strlen(s);
+		if (n % 2 || n / 2 > d->size) {
+			snprintf(why, whylen, "expected up to %u bytes as hex digits", d->size);
+			return -EINVAL;
+		}
+		for (size_t i = 0; i < n / 2; i++) {
+			int hi = hex_nibble(s[2 * i]), lo = hex_nibble(s[2 * i + 1]);
+			if (hi < 0 || lo < 0) {
+				snprintf(why, whylen, "not hex: '%s'", s);
+				return -EINVAL;
+			}
+			buf[i] = (uint8_t)(hi << 4 | lo);
+		}
+		return 0;
+	}
+	}
+}
+
+/* ---- devices ---- */
+
+static int create_device(struct dvm_vm *vm, const struct dvm_device_ops *ops, int *handle)
+{
+	struct kvm_create_device cd = {.type = ops->type};
+	int ret = dvm_create_device(vm, &cd);
+	if (ret) {
+		fprintf(stderr, "dvm: cannot create %s: %s (%s)\n", ops->name, strerror(-ret),
+			errno_name(-ret));
+		return ret;
+	}
+	*handle = (int)cd.fd;
+	return 0;
+}
+
+/* "--device TYPE,name=value,...": create and configure through the schema. */
+static int apply_device_arg(struct dvm_vm *vm, const char *arg)
+{
+	char *copy = strdup(arg), *save = NULL, *tok;
+	const struct dvm_device_ops *ops;
+	int handle, ret = 0;
+
+	if (!copy)
+		return -ENOMEM;
+	tok = strtok_r(copy, ",", &save);
+	ops = tok ? dvm_device_ops_by_name(tok) : NULL;
+	if (!ops) {
+		fprintf(stderr, "dvm: --device %s: unknown device type '%s' (see `dvm types`)\n",
+			arg, tok ? tok : "");
+		free(copy);
+		return -ENODEV;
+	}
+	ret = create_device(vm, ops, &handle);
+	while (!ret && (tok = strtok_r(NULL, ",", &save))) {
+		char *eq = strchr(tok, '=');
+		const struct dvm_attr_desc *d;
+		char why[128] = "";
+		if (!eq) {
+			fprintf(stderr, "dvm: --device %s: '%s' is not name=value\n", arg, tok);
+			ret = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		d = dvm_attr_by_name(ops, tok);
+		if (!d || (d->count > 1)) {
+			fprintf(stderr, "dvm: --device %s: %s has no attribute '%s' (see `dvm describe %s`)\n",
+				arg, ops->name, tok, ops->name);
+			ret = -ENXIO;
+			break;
+		}
+		uint8_t *buf = calloc(1, d->size ? d->size : 1);
+		if (!buf) {
+			ret = -ENOMEM;
+			break;
+		}
+		ret = parse_attr_value(d, eq + 1, buf, why, sizeof(why));
+		if (ret)
+			fprintf(stderr, "dvm: --device %s: %s: %s\n", arg, d->name, why);
+		else {
+			ret = dvm_device_set(vm, handle, d->group, d->attr, buf);
+			if (ret)
+				fprintf(stderr, "dvm: --device %s: setting %s=%s: %s (%s)\n", arg,
+					d->name, eq + 1, strerror(-ret), errno_name(-ret));
+		}
+		free(buf);
+	}
+	free(copy);
+	return ret;
+}
+
+/* ---- run ---- */
+
+struct run_options {
+	uint64_t memory;
+	unsigned cpus;
+	const char *devices[MAX_DEVICE_ARGS];
+	unsigned nr_devices;
+	const char *cmdline;
+	const char *modules[MAX_MODULES];
+	unsigned nr_modules;
+	enum dvm_image_format format;
+	uint64_t load_addr;
+	const char *guest;
+	int verbose;
+};
+
+static void run_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: dvm run [OPTIONS] [GUEST]\n"
+		"\n"
+		"Build the default PC (pic, ioapic, pit, serial-8250 on COM1, i8042,\n"
+		"debug-exit, vCPUs) and boot GUEST: a multiboot v1 image, an ELF64 image\n"
+		"(entered in long mode), a Linux bzImage, or a flat binary (--format flat).\n"
+		"Without GUEST, boots the bundled hello guest.\n"
+		"\n"
+		"  -m, --memory SIZE      guest RAM, e.g. 64M, 1G (default 128M)\n"
+		"  -c, --cpus N           number of vCPUs (default 1)\n"
+		"  -d, --device SPEC      add a device: TYPE,attr=value,... (see dvm types,\n"
+		"                         dvm describe TYPE); repeatable\n"
+		"      --cmdline STR      kernel command line (multiboot, bzImage)\n"
+		"      --append STR       the same as --cmdline\n"
+		"      --module FILE      multiboot module (repeatable; 'FILE args' passes args)\n"
+		"      --format FMT       elf64, multiboot, bzimage or flat (default: detect)\n"
+		"      --load-addr ADDR   where a flat binary is loaded and entered\n"
+		"                         (32-bit protected mode; default 0x100000)\n"
+		"  -v, --verbose          say why the VM stopped\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"Exit status: 0 guest powered off or reset; (V<<1)|1 guest wrote V to\n"
+		"debug-exit; 2 bad usage, file or image; 4 host error; 6 guest crashed\n"
+		"(fatal KVM exit, registers on stderr); 128+N stopped by signal N.\n");
+}
+
+static void *read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	uint8_t *buf;
+	size_t done = 0;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		if (!S_ISREG(st.st_mode))
+			errno = EINVAL;
+		close(fd);
+		return NULL;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	while (buf && done < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			buf = NULL;
+			if (n == 0)
+				errno = EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	*len = done;
+	return buf;
+}
+
+static char *default_guest_path(void)
+{
+	static char path[PATH_MAX + 64];
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/guests/hello.elf", exe);
+			if (access(path, R_OK) == 0)
+				return path;
+			snprintf(path, sizeof(path), "%s/../share/dvm/guests/hello.elf", exe);
+			if (access(path, R_OK) == 0)
+				return path;
+		}
+	}
+#ifdef DVM_BUILD_GUEST_DIR
+	snprintf(path, sizeof(path), "%s/hello.elf", DVM_BUILD_GUEST_DIR);
+	return path;
+#else
+	return NULL;
+#endif
+}
+
+/* Put the loader's entry state on the boot vCPU, keeping what KVM set up
+ * (APIC base, interrupt bitmap). */
+static int apply_boot_state(struct dvm_vm *vm, int vcpu, const struct dvm_boot_state *bs)
+{
+	struct kvm_sregs s;
+	int ret = dvm_device_get(vm, vcpu, DVM_VCPU_GRP_SREGS, 0, &s);
+
+	if (ret)
+		return ret;
+	s.cs = bs->sregs.cs;
+	s.ds = bs->sregs.ds;
+	s.es = bs->sregs.es;
+	s.fs = bs->sregs.fs;
+	s.gs = bs->sregs.gs;
+	s.ss = bs->sregs.ss;
+	s.tr = bs->sregs.tr;
+	s.ldt = bs->sregs.ldt;
+	s.gdt = bs->sregs.gdt;
+	s.idt = bs->sregs.idt;
+	s.cr0 = bs->sregs.cr0;
+	s.cr2 = bs->sregs.cr2;
+	s.cr3 = bs->sregs.cr3;
+	s.cr4 = bs->sregs.cr4;
+	s.efer = bs->sregs.efer;
+	ret = dvm_device_set(vm, vcpu, DVM_VCPU_GRP_SREGS, 0, &s);
+	if (ret)
+		return ret;
+	return dvm_device_set(vm, vcpu, DVM_VCPU_GRP_REGS, 0, &bs->regs);
+}
+
+static int load_guest(struct dvm_vm *vm, const struct run_options *o, int boot_vcpu)
+{
+	struct dvm_boot_module mods[MAX_MODULES];
+	void *module_data[MAX_MODULES] = {0};
+	struct dvm_boot_state bs;
+	char err[256] = "";
+	size_t len;
+	int ret = 0;
+	const char *path = o->guest ? o->guest : default_guest_path();
+
+	if (!path)
+		die_usage("no GUEST given and no bundled guest found");
+	void *image = read_file(path, &len);
+	if (!image) {
+		fprintf(stderr, "dvm: cannot read guest '%s': %s\n", path, strerror(errno));
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < o->nr_modules; i++) {
+		/* "FILE args": the file is the first word, the guest sees the whole string. */
+		char file[PATH_MAX];
+		snprintf(file, sizeof(file), "%s", o->modules[i]);
+		char *sp = strchr(file, ' ');
+		if (sp)
+			*sp = '\0';
+		module_data[i] = read_file(file, &mods[i].len);
+		if (!module_data[i]) {
+			fprintf(stderr, "dvm: cannot read module '%s': %s\n", file, strerror(errno));
+			ret = -EINVAL;
+			goto out;
+		}
+		mods[i].name = o->modules[i];
+		mods[i].data = module_data[i];
+	}
+	struct dvm_boot_params p = {
+	    .image_path = path,
+	    .cmdline = o->cmdline,
+	    .modules = mods,
+	    .nr_modules = o->nr_modules,
+	    .flat_load_addr = o->load_addr,
+	};
+	uint64_t low = dvm_vm_mem_size(vm) < 0xc0000000ull ? dvm_vm_mem_size(vm) : 0xc0000000ull;
+	struct dvm_guest_mem mem = {.host = dvm_vm_gpa_to_hva(vm, 0, low), .size = low};
+	memset(&bs, 0, sizeof(bs));
+	ret = dvm_load_image(&mem, image, len, &p, &bs, o->format, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "dvm: cannot load '%s': %s\n", path, err[0] ? err : strerror(-ret));
+		goto out;
+	}
+	ret = apply_boot_state(vm, boot_vcpu, &bs);
+	if (ret)
+		fprintf(stderr, "dvm: setting the boot CPU's entry state: %s\n", strerror(-ret));
+	else
+		ret = 0;
+	if (ret)
+		ret = -EIO;
+out:
+	for (unsigned i = 0; i < o->nr_modules; i++)
+		free(module_data[i]);
+	free(image);
+	return ret;
+}
+
+static struct dvm_vm *signal_vm;
+
+static void *signal_thread(void *arg)
+{
+	sigset_t *set = arg;
+	int sig;
+	while (sigwait(set, &sig) == 0) {
+		char msg[64];
+		snprintf(msg, sizeof(msg), "stopped by signal %d (%s)", sig, strsignal(sig));
+		dvm_vm_request_stop(signal_vm, DVM_STOP_SIGNAL, DVM_STATUS_SIGNAL_BASE + sig, msg);
+	}
+	return NULL;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"memory", required_argument, NULL, 'm'},
+	    {"cpus", required_argument, NULL, 'c'},
+	    {"device", required_argument, NULL, 'd'},
+	    {"cmdline", required_argument, NULL, 'C'},
+	    {"append", required_argument, NULL, 'C'},
+	    {"module", required_argument, NULL, 'M'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"load-addr", required_argument, NULL, 'l'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct run_options o = {.memory = DEFAULT_MEMORY, .cpus = 1, .load_addr = 0x100000};
+	int opt;
+	uint64_t v;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+m:c:d:vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'm':
+			if (parse_size(optarg, &o.memory) || o.memory < (1u << 20) ||
+			    (o.memory & 4095))
+				die_usage("--memory %s: expected a size of at least 1M, in whole pages "
+					  "(e.g. 64M, 1G)",
+					  optarg);
+			break;
+		case 'c':
+			if (parse_u64(optarg, &v) || v < 1 || v > 1024)
+				die_usage("--cpus %s: expected a number from 1 to 1024", optarg);
+			o.cpus = (unsigned)v;
+			break;
+		case 'd':
+			if (o.nr_devices == MAX_DEVICE_ARGS)
+				die_usage("too many --device options (at most %d)", MAX_DEVICE_ARGS);
+			o.devices[o.nr_devices++] = optarg;
+			break;
+		case 'C':
+			o.cmdline = optarg;
+			break;
+		case 'M':
+			if (o.nr_modules == MAX_MODULES)
+				die_usage("too many --module options (at most %d)", MAX_MODULES);
+			o.modules[o.nr_modules++] = optarg;
+			break;
+		case 'f':
+			if (!strcmp(optarg, "elf64"))
+				o.format = DVM_IMAGE_ELF64;
+			else if (!strcmp(optarg, "multiboot"))
+				o.format = DVM_IMAGE_MULTIBOOT;
+			else if (!strcmp(optarg, "bzimage"))
+				o.format = DVM_IMAGE_BZIMAGE;
+			else if (!strcmp(optarg, "flat"))
+				o.format = DVM_IMAGE_FLAT;
+			else
+				die_usage("--format %s: expected elf64, multiboot, bzimage or flat",
+					  optarg);
+			break;
+		case 'l':
+			if (parse_u64(optarg, &o.load_addr))
+				die_usage("--load-addr %s: expected an address", optarg);
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return 0;
+		default:
+			run_usage(stderr);
+			return DVM_STATUS_USAGE;
+		}
+	}
+	if (optind < argc)
+		o.guest = argv[optind++];
+	if (optind < argc)
+		die_usage("run: unexpected argument '%s' (one GUEST only; see dvm run --help)",
+			  argv[optind]);
+
+	struct dvm_vm_config cfg = {.mem_size = o.memory};
+	struct dvm_vm *vm;
+	int ret = dvm_vm_create(&cfg, &vm);
+	if (ret) {
+		fprintf(stderr, "dvm: cannot create the VM: %s%s\n", strerror(-ret),
+			ret == -ENOENT || ret == -EACCES ? " (is /dev/kvm there and usable?)" : "");
+		return DVM_STATUS_HOST_ERROR;
+	}
+
+	/* The default PC, as a list of devices.  The irqchip must exist before vCPUs. */
+	static const uint32_t machine[] = {DVM_DEV_TYPE_PIC,	     DVM_DEV_TYPE_IOAPIC,
+					   DVM_DEV_TYPE_PIT,	     DVM_DEV_TYPE_SERIAL_8250,
+					   DVM_DEV_TYPE_I8042,	     DVM_DEV_TYPE_DEBUG_EXIT};
+	int handle, boot_vcpu = -1;
+	for (size_t i = 0; i < sizeof(machine) / sizeof(machine[0]); i++) {
+		const struct dvm_device_ops *ops = dvm_device_ops_by_type(machine[i]);
+		if (!ops || create_device(vm, ops, &handle))
+			return DVM_STATUS_HOST_ERROR;
+	}
+	for (unsigned i = 0; i < o.nr_devices; i++)
+		if (apply_device_arg(vm, o.devices[i]))
+			return DVM_STATUS_USAGE;
+	for (unsigned i = 0; i < o.cpus; i++) {
+		if (create_device(vm, dvm_device_ops_by_type(DVM_DEV_TYPE_VCPU), &handle))
+			return DVM_STATUS_HOST_ERROR;
+		if (i == 0)
+			boot_vcpu = handle;
+	}
+	if (load_guest(vm, &o, boot_vcpu))
+		return DVM_STATUS_USAGE;
+
+	/* Signals end the VM cleanly; only the signal thread takes them. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGQUIT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal_vm = vm;
+	pthread_t sig_thread;
+	pthread_create(&sig_thread, NULL, signal_thread, &sigs);
+
+	ret = dvm_vm_start(vm);
+	enum dvm_stop_reason reason;
+	const char *message;
+	int status = dvm_vm_wait(vm, &reason, &message);
+	if (ret)
+		status = DVM_STATUS_HOST_ERROR;
+	if (o.verbose || reason == DVM_STOP_GUEST_CRASH || reason == DVM_STOP_HOST_ERROR ||
+	    reason == DVM_STOP_SIGNAL)
+		fprintf(stderr, "dvm: %s (exit status %d)\n", message, status & 0xff);
+	fflush(stdout);
+	/* Exit without tearing down: the OS reclaims it all faster, and the
+	 * console thread may still be blocked on stdin. */
+	_exit(status & 0xff);
+}
+
+/* ---- types, describe ---- */
+
+static struct dvm_vm *probe_vm(bool *have_kvm)
+{
+	struct dvm_vm_config cfg = {.mem_size = 1 << 20};
+	struct dvm_vm *vm;
+
+	*have_kvm = dvm_vm_create(&cfg, &vm) == 0;
+	if (*have_kvm)
+		return vm;
+	cfg.flags = DVM_VM_NO_KVM;
+	return dvm_vm_create(&cfg, &vm) == 0 ? vm : NULL;
+}
+
+struct types_ctx {
+	struct dvm_vm *vm;
+};
+
+static void print_type(const struct dvm_device_ops *ops, void *opaque)
+{
+	struct types_ctx *ctx = opaque;
+	struct kvm_create_device cd = {.type = ops->type, .flags = KVM_CREATE_DEVICE_TEST};
+	int ret = ctx->vm ? dvm_create_device(ctx->vm, &cd) : -ENODEV;
+	const char *backing = (ops->flags & DVM_OPS_PASSTHROUGH) ? "kernel"
+			      : (ops->flags & DVM_OPS_NEEDS_KVM) ? "kvm-ioctl"
+								  : "dvm";
+
+	printf("%-14s %#-7x %-10s %-4s %s\n", ops->name, ops->type, backing, ret == 0 ? "yes" : "no",
+	       ops->summary ? ops->summary : "");
+}
+
+static int cmd_types(int argc, char **argv)
+{
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: dvm types\n\n"
+		       "List every device type: its name, type number, backing (kernel: the\n"
+		       "kernel's KVM_CREATE_DEVICE, forwarded; kvm-ioctl: dvm over KVM's\n"
+		       "one-purpose ioctls; dvm: emulated in dvm), whether this host supports it\n"
+		       "(KVM_CREATE_DEVICE_TEST), and what it is.\n");
+		return 0;
+	}
+	if (argc > 1)
+		die_usage("types: unexpected argument '%s'", argv[1]);
+	bool have_kvm;
+	struct types_ctx ctx = {.vm = probe_vm(&have_kvm)};
+	if (!have_kvm)
+		fprintf(stderr, "dvm: /dev/kvm is not usable here; only emulated types probe as yes\n");
+	printf("%-14s %-7s %-10s %-4s %s\n", "TYPE", "NUMBER", "BACKING", "HOST", "SUMMARY");
+	dvm_for_each_device_ops(print_type, &ctx);
+	dvm_vm_put(ctx.vm);
+	return 0;
+}
+
+static const char *format_name(uint32_t f)
+{
+	switch (f) {
+	case DVM_FMT_UINT:
+		return "uint";
+	case DVM_FMT_BOOL:
+		return "bool";
+	case DVM_FMT_STRING:
+		return "string";
+	}
+	return "blob";
+}
+
+static int cmd_describe(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		printf("usage: dvm describe TYPE\n\n"
+		       "Print a device type's attribute schema: group, attribute, name, kind\n"
+		       "(config, state, command), access (r/w; 'before-start': writable only\n"
+		       "before the vCPUs run; 'once': a second write is EEXIST; 'paused':\n"
+		       "only while the vCPUs are paused), size in bytes, format, default.\n"
+		       "Config attributes can be given as `--device TYPE,name=value`.\n");
+		return argc < 2 ? DVM_STATUS_USAGE : 0;
+	}
+	if (argc > 2)
+		die_usage("describe: one TYPE only");
+	const struct dvm_device_ops *ops = dvm_device_ops_by_name(argv[1]);
+	if (!ops)
+		die_usage("describe: unknown device type '%s' (see `dvm types`)", argv[1]);
+	printf("%s (type %#x%s): %s\n\n", ops->name, ops->type,
+	       (ops->flags & DVM_OPS_PASSTHROUGH) ? ", kernel-backed" : "",
+	       ops->summary ? ops->summary : "");
+	printf("%-5s %-12s %-10s %-8s %-18s %-6s %-6s %-8s %s\n", "GROUP", "ATTR", "NAME", "KIND",
+	       "ACCESS", "SIZE", "FORMAT", "DEFAULT", "DESCRIPTION");
+	for (size_t i = 0; i < ops->nr_attrs; i++) {
+		const struct dvm_attr_desc *d = &ops->attrs[i];
+		char attr[32], access[32], def[24] = "-";
+		if (d->count > 1)
+			snprintf(attr, sizeof(attr), "%#" PRIx64 "+%#" PRIx64, d->attr, d->count);
+		else
+			snprintf(attr, sizeof(attr), "%" PRIu64, d->attr);
+		snprintf(access, sizeof(access), "%s%s%s%s%s", (d->access & DVM_ATTR_R) ? "r" : "",
+			 (d->access & DVM_ATTR_W) ? "w" : "",
+			 (d->access & DVM_ATTR_BEFORE_START) ? ",before-start" : "",
+			 (d->access & DVM_ATTR_ONCE) ? ",once" : "",
+			 (d->access & DVM_ATTR_WHILE_PAUSED) ? ",paused" : "");
+		if (d->kind == DVM_ATTR_CONFIG && d->format == DVM_FMT_UINT && d->access & DVM_ATTR_W)
+			snprintf(def, sizeof(def), "%#" PRIx64, d->def);
+		printf("%-5u %-12s %-10s %-8s %-18s %-6u %-6s %-8s %s\n", d->group, attr, d->name,
+		       dvm_attr_kind_name(d->kind), access, d->size, format_name(d->format), def,
+		       d->help ? d->help : "");
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: dvm COMMAND [ARGS]\n"
+		   "\n"
+		   "dvm is a virtual machine monitor built from one device-control API: every\n"
+		   "part of the machine is a device created by type and driven through\n"
+		   "attributes (the kernel's KVM_CREATE_DEVICE / KVM_*_DEVICE_ATTR).\n"
+		   "\n"
+		   "commands:\n"
+		   "  run [GUEST]        boot a guest (no GUEST: the bundled hello guest)\n"
+		   "  types              list device types and whether this host has them\n"
+		   "  describe TYPE      print a type's attribute schema\n"
+		   "\n"
+		   "`dvm COMMAND --help` says more.\n");
+}
+
+int main(int argc, char **argv)
+{
+	dvm_register_builtin_devices();
+	if (argc < 2) {
+		usage(stderr);
+		return DVM_STATUS_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "types"))
+		return cmd_types(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "describe"))
+		return cmd_describe(argc - 1, argv + 1);
+	fprintf(stderr, "dvm: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return DVM_STATUS_USAGE;
+}
