@@ -22,7 +22,7 @@
  */
 struct dvm_i8042_regs {
 	uint8_t cmd_byte;  /* controller configuration byte (0x20/0x60) */
-	uint8_t status;    /* status register as port 0x64 reads now */
+	uint8_t status;	   /* status register as port 0x64 reads now */
 	uint8_t outport;   /* output port (0xD0/0xD1): bit 0 reset line, bit 1 A20 */
 	uint8_t pending;   /* controller command waiting for its data byte, or 0 */
 	uint8_t out_count; /* bytes waiting in out[] */

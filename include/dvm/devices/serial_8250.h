@@ -6,8 +6,8 @@
 #include <stdint.h>
 
 #define DVM_SERIAL_8250_GRP_CONFIG 0
-#define DVM_SERIAL_8250_CONFIG_BASE 0    /* u16 I/O port base, 8 ports; default by instance */
-#define DVM_SERIAL_8250_CONFIG_IRQ 1     /* u32 GSI, 0..23; default by instance */
+#define DVM_SERIAL_8250_CONFIG_BASE 0	 /* u16 I/O port base, 8 ports; default by instance */
+#define DVM_SERIAL_8250_CONFIG_IRQ 1	 /* u32 GSI, 0..23; default by instance */
 #define DVM_SERIAL_8250_CONFIG_CONSOLE 2 /* bool: wired to the VM console in/out fds */
 
 #define DVM_SERIAL_8250_GRP_STATE 1
@@ -27,15 +27,15 @@
  * (EINVAL otherwise); reserved register bits are masked.
  */
 struct dvm_serial_8250_regs {
-	uint8_t rbr;          /* last byte read from RBR */
-	uint8_t thr;          /* last byte written to THR */
-	uint8_t ier;          /* bits 0-3 */
-	uint8_t iir;          /* as a read would return it now (informational) */
-	uint8_t fcr;          /* bits 0, 3, 6-7 (1-2 self-clear) */
+	uint8_t rbr; /* last byte read from RBR */
+	uint8_t thr; /* last byte written to THR */
+	uint8_t ier; /* bits 0-3 */
+	uint8_t iir; /* as a read would return it now (informational) */
+	uint8_t fcr; /* bits 0, 3, 6-7 (1-2 self-clear) */
 	uint8_t lcr;
-	uint8_t mcr;          /* bits 0-4 */
-	uint8_t lsr;          /* OE/PE/FE/BI latched error bits, plus derived DR/THRE/TEMT */
-	uint8_t msr;          /* line states (bits 4-7) and delta bits (0-3) */
+	uint8_t mcr; /* bits 0-4 */
+	uint8_t lsr; /* OE/PE/FE/BI latched error bits, plus derived DR/THRE/TEMT */
+	uint8_t msr; /* line states (bits 4-7) and delta bits (0-3) */
 	uint8_t scr;
 	uint8_t dll, dlm;     /* divisor latch */
 	uint8_t thri_pending; /* THR-empty interrupt latched (0/1) */
