@@ -139,10 +139,11 @@ static long attr_ioctl(struct dvm_vm *vm, struct dvm_device *dev, unsigned long 
 		op = NULL; /* derived from the schema below */
 	else if (!op)
 		return -EPERM; /* checked before the struct is looked at, as in the kernel */
-	if (dvm_user_ptr_bad(attr))
-		return -EFAULT;
+	/* Kernel-backed: the kernel checks the pointer itself, in its own order. */
 	if (ops->flags & DVM_OPS_PASSTHROUGH)
 		return op(dev, attr);
+	if (dvm_user_ptr_bad(attr))
+		return -EFAULT;
 
 	if (cmd == KVM_HAS_DEVICE_ATTR) {
 		/* HAS answers whether the attribute exists, whatever the state; addr is ignored. */
