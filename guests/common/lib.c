@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: MIT
+#include "guest.h"
+
+#define COM1 0x3f8
+#define COM1_LSR (COM1 + 5)
+#define LSR_THR_EMPTY 0x20
+#define DEBUG_EXIT_PORT 0xf4
+#define I8042_COMMAND 0x64
+#define I8042_PULSE_RESET 0xfe
+
+void serial_putc(char c)
+{
+	/* Polling keeps the guest free of interrupts; each poll is one exit. */
+	while (!(inb(COM1_LSR) & LSR_THR_EMPTY))
+		;
+	outb(COM1, (u8)c);
+}
+
+void serial_puts(const char *s)
+{
+	while (*s)
+		serial_putc(*s++);
+}
+
+void serial_put_uint(u32 value)
+{
+	char digits[10];
+	int n = 0;
+
+	do {
+		digits[n++] = (char)('0' + value % 10);
+		value /= 10;
+	} while (value);
+	while (n)
+		serial_putc(digits[--n]);
+}
+
+void debug_exit(u8 code)
+{
+	outb(DEBUG_EXIT_PORT, code);
+}
+
+void i8042_reset(void)
+{
+	outb(I8042_COMMAND, I8042_PULSE_RESET);
+}
+
+void halt_forever(void)
+{
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+int cmdline_find_uint(const char *cmdline, const char *key, u32 *value)
+{
+	for (const char *p = cmdline; *p; p++) {
+		const char *k = key, *s = p;
+		u32 v = 0;
+
+		if (p != cmdline && p[-1] != ' ')
+			continue;
+		while (*k && *s == *k)
+			k++, s++;
+		if (*k || *s < '0' || *s > '9')
+			continue;
+		while (*s >= '0' && *s <= '9')
+			v = v * 10 + (u32)(*s++ - '0');
+		*value = v;
+		return 1;
+	}
+	return 0;
+}
+
+/* The compiler may emit calls to these even in freestanding code. */
+void *memset(void *dst, int c, uptr n)
+{
+	u8 *d = dst;
+
+	while (n--)
+		*d++ = (u8)c;
+	return dst;
+}
+
+void *memcpy(void *dst, const void *src, uptr n)
+{
+	u8 *d = dst;
+	const u8 *s = src;
+
+	while (n--)
+		*d++ = *s++;
+	return dst;
+}
