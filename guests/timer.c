@@ -24,16 +24,22 @@
 
 volatile u32 ticks;
 
-/* The handlers, in assembly so the frame and iret are exactly right. */
+/*
+ * The handlers, in assembly so the frame is exactly right.  They return
+ * with "ret $8" (pop EIP, drop CS and EFLAGS) instead of iret: PVM emulates
+ * guest kernel code with KVM's emulator, which has no protected-mode iret.
+ * That is correct here because interrupts are only enabled in the
+ * "sti; hlt" window, so the interrupted code runs with IF=0 and the same CS.
+ */
 void timer_isr(void);
 void spurious_isr(void);
 __asm__(".text\n"
 	"timer_isr:\n"
 	"	incl ticks\n"
 	"	movl $0, 0xfee000b0\n" /* EOI */
-	"	iret\n"
+	"	ret $8\n"
 	"spurious_isr:\n"
-	"	iret\n");
+	"	ret $8\n");
 
 struct idt_gate {
 	u16 offset_low;

@@ -246,7 +246,7 @@ int dvm_load_multiboot(struct dvm_guest_mem *mem, const void *image, size_t len,
 {
 	static const struct dvm_boot_params no_params;
 	struct boot_segment segs[BOOT_MAX_SEGMENTS];
-	uint64_t entry, phys_entry, kernel_end, info_gpa;
+	uint64_t entry, phys_entry, kernel_end, info_gpa = 0;
 	size_t hdr_off;
 	bool bad_checksum;
 	uint32_t flags;
