@@ -137,8 +137,8 @@ int dvm_load_elf64(struct dvm_guest_mem *mem, const void *image, size_t len,
 		   size_t errlen)
 {
 	struct boot_segment segs[BOOT_MAX_SEGMENTS];
-	uint64_t entry, phys_entry, end;
-	unsigned nr;
+	uint64_t entry = 0, phys_entry = 0, end = 0;
+	unsigned nr = 0;
 	int rc;
 
 	(void)p;

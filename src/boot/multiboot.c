@@ -246,11 +246,11 @@ int dvm_load_multiboot(struct dvm_guest_mem *mem, const void *image, size_t len,
 {
 	static const struct dvm_boot_params no_params;
 	struct boot_segment segs[BOOT_MAX_SEGMENTS];
-	uint64_t entry, phys_entry, kernel_end, info_gpa = 0;
+	uint64_t entry = 0, phys_entry = 0, kernel_end = 0, info_gpa = 0;
 	size_t hdr_off;
 	bool bad_checksum;
 	uint32_t flags;
-	unsigned nr;
+	unsigned nr = 0;
 	int rc;
 
 	if (!p)
