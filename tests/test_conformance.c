@@ -179,13 +179,29 @@ static int fixture_creates, fixture_releases, fixture_destroys, fixture_fail_cre
 static uint64_t fixture_base;
 
 static const struct dvm_attr_desc fixture_attrs[] = {
-    {.group = FIXTURE_GRP_CONFIG, .attr = 0, .name = "base", .size = 8, .kind = DVM_ATTR_CONFIG,
-     .access = DVM_ATTR_W | DVM_ATTR_ONCE | DVM_ATTR_BEFORE_START, .format = DVM_FMT_UINT,
-     .min = 0x1000, .max = 0xfffff000},
-    {.group = FIXTURE_GRP_CONFIG, .attr = 1, .name = "ro", .size = 4, .kind = DVM_ATTR_CONFIG,
-     .access = DVM_ATTR_R, .format = DVM_FMT_UINT},
-    {.group = FIXTURE_GRP_CMD, .attr = 0, .name = "go", .size = 4, .kind = DVM_ATTR_COMMAND,
-     .access = DVM_ATTR_W, .format = DVM_FMT_UINT},
+    {.group = FIXTURE_GRP_CONFIG,
+     .attr = 0,
+     .name = "base",
+     .size = 8,
+     .kind = DVM_ATTR_CONFIG,
+     .access = DVM_ATTR_W | DVM_ATTR_ONCE | DVM_ATTR_BEFORE_START,
+     .format = DVM_FMT_UINT,
+     .min = 0x1000,
+     .max = 0xfffff000},
+    {.group = FIXTURE_GRP_CONFIG,
+     .attr = 1,
+     .name = "ro",
+     .size = 4,
+     .kind = DVM_ATTR_CONFIG,
+     .access = DVM_ATTR_R,
+     .format = DVM_FMT_UINT},
+    {.group = FIXTURE_GRP_CMD,
+     .attr = 0,
+     .name = "go",
+     .size = 4,
+     .kind = DVM_ATTR_COMMAND,
+     .access = DVM_ATTR_W,
+     .format = DVM_FMT_UINT},
 };
 
 static int fixture_create(struct dvm_device *dev)
@@ -335,8 +351,8 @@ static void test_flag_creates_nothing(void **state)
 {
 	struct backend *b = *state;
 	need(b);
-	struct kvm_create_device cd = {.type = b->type, .flags = KVM_CREATE_DEVICE_TEST,
-				       .fd = 0xdeadbeef};
+	struct kvm_create_device cd = {
+	    .type = b->type, .flags = KVM_CREATE_DEVICE_TEST, .fd = 0xdeadbeef};
 	CHECK_RET(b, b->create(b, &cd), 0);
 	CHECK_RET(b, cd.fd, 0xdeadbeef); /* fd untouched */
 	/* Nothing was made: a one-per-VM device can still be created, once. */
@@ -354,8 +370,9 @@ static void create_returns_zero_and_fills_fd(void **state)
 	struct kvm_create_device cd = {.type = b->type, .fd = 0xdeadbeef};
 	CHECK_RET(b, b->create(b, &cd), 0); /* 0, never the handle itself */
 	assert_int_not_equal(cd.fd, 0xdeadbeef);
-	CHECK_RET(b, attr_call(b, (int)cd.fd, KVM_HAS_DEVICE_ATTR, b->known_group, b->known_attr, 0, 0),
-		  0);
+	CHECK_RET(
+	    b, attr_call(b, (int)cd.fd, KVM_HAS_DEVICE_ATTR, b->known_group, b->known_attr, 0, 0),
+	    0);
 	CHECK_RET(b, b->close(b, (int)cd.fd), 0);
 }
 
@@ -392,9 +409,9 @@ static void set_unknown_is_enxio(void **state)
 	int fd = create_ok(b, b->type);
 	CHECK_RET(b, attr_call(b, fd, KVM_SET_DEVICE_ATTR, 0x7777, 0, (uintptr_t)&value, 0),
 		  -ENXIO);
-	CHECK_RET(b, attr_call(b, fd, KVM_SET_DEVICE_ATTR, b->known_group, 0x7777,
-			       (uintptr_t)&value, 0),
-		  -ENXIO);
+	CHECK_RET(
+	    b, attr_call(b, fd, KVM_SET_DEVICE_ATTR, b->known_group, 0x7777, (uintptr_t)&value, 0),
+	    -ENXIO);
 	CHECK_RET(b, b->close(b, fd), 0);
 }
 
@@ -404,8 +421,9 @@ static void missing_op_is_eperm_before_efault(void **state)
 	uint64_t value = 0;
 	need(b);
 	int fd = create_ok(b, b->type);
-	CHECK_RET(b, attr_call(b, fd, KVM_GET_DEVICE_ATTR, b->known_group, b->known_attr,
-			       (uintptr_t)&value, 0),
+	CHECK_RET(b,
+		  attr_call(b, fd, KVM_GET_DEVICE_ATTR, b->known_group, b->known_attr,
+			    (uintptr_t)&value, 0),
 		  -EPERM);
 	/* The op is missing, so even a bad struct pointer answers EPERM. */
 	CHECK_RET(b, b->ioctl(b, fd, KVM_GET_DEVICE_ATTR, NULL), -EPERM);
@@ -657,19 +675,19 @@ static void print_counts(void)
 
 #define SHARED_TESTS(b)                                                                            \
 	{                                                                                          \
-	    cmocka_unit_test_prestate(bad_types_are_enodev, b),                                   \
-	    cmocka_unit_test_prestate(test_flag_creates_nothing, b),                              \
-	    cmocka_unit_test_prestate(create_returns_zero_and_fills_fd, b),                       \
-	    cmocka_unit_test_prestate(unknown_create_flags_ignored, b),                           \
-	    cmocka_unit_test_prestate(has_attr_rows, b),                                          \
-	    cmocka_unit_test_prestate(set_unknown_is_enxio, b),                                   \
-	    cmocka_unit_test_prestate(missing_op_is_eperm_before_efault, b),                      \
-	    cmocka_unit_test_prestate(bad_struct_pointer_is_efault, b),                           \
-	    cmocka_unit_test_prestate(unknown_ioctl_is_enotty, b),                                \
-	    cmocka_unit_test_prestate(other_process_gets_eio, b),                                 \
-	    cmocka_unit_test_prestate(released_device_can_be_created_again, b),                   \
-	    cmocka_unit_test_prestate(closed_handle_is_ebadf, b),                                 \
-	    cmocka_unit_test_prestate(handle_keeps_vm_alive, b),                                  \
+		cmocka_unit_test_prestate(bad_types_are_enodev, b),                                \
+		    cmocka_unit_test_prestate(test_flag_creates_nothing, b),                       \
+		    cmocka_unit_test_prestate(create_returns_zero_and_fills_fd, b),                \
+		    cmocka_unit_test_prestate(unknown_create_flags_ignored, b),                    \
+		    cmocka_unit_test_prestate(has_attr_rows, b),                                   \
+		    cmocka_unit_test_prestate(set_unknown_is_enxio, b),                            \
+		    cmocka_unit_test_prestate(missing_op_is_eperm_before_efault, b),               \
+		    cmocka_unit_test_prestate(bad_struct_pointer_is_efault, b),                    \
+		    cmocka_unit_test_prestate(unknown_ioctl_is_enotty, b),                         \
+		    cmocka_unit_test_prestate(other_process_gets_eio, b),                          \
+		    cmocka_unit_test_prestate(released_device_can_be_created_again, b),            \
+		    cmocka_unit_test_prestate(closed_handle_is_ebadf, b),                          \
+		    cmocka_unit_test_prestate(handle_keeps_vm_alive, b),                           \
 	}
 
 int main(void)
@@ -691,8 +709,9 @@ int main(void)
 					  sizeof(kernel) / sizeof(kernel[0]), NULL, NULL);
 	failed += _cmocka_run_group_tests("conformance/dvm-kernel", dvm_kernel,
 					  sizeof(dvm_kernel) / sizeof(dvm_kernel[0]), NULL, NULL);
-	failed += _cmocka_run_group_tests("conformance/dvm-emulated", dvm_emulated,
-					  sizeof(dvm_emulated) / sizeof(dvm_emulated[0]), NULL, NULL);
+	failed +=
+	    _cmocka_run_group_tests("conformance/dvm-emulated", dvm_emulated,
+				    sizeof(dvm_emulated) / sizeof(dvm_emulated[0]), NULL, NULL);
 	failed += cmocka_run_group_tests_name("conformance/dvm-only", dvm_only_tests, NULL, NULL);
 	print_counts();
 	if (backends[0].checks != backends[1].checks || backends[1].checks != backends[2].checks)

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* dvm: the command line.  run, types, describe. */
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "dvm/boot.h"
-#include "dvm/devices/vcpu.h"
 #include "dvm/device.h"
+#include "dvm/devices/vcpu.h"
 #include "dvm/vm.h"
 
 #define DEFAULT_MEMORY (128ull << 20)
@@ -142,8 +142,8 @@ static int hex_nibble(char c)
 }
 
 /* Parse a value for one schema row into buf (d->size bytes). */
-static int parse_attr_value(const struct dvm_attr_desc *d, const char *s, uint8_t *buf,
-			    char *why, size_t whylen)
+static int parse_attr_value(const struct dvm_attr_desc *d, const char *s, uint8_t *buf, char *why,
+			    size_t whylen)
 {
 	memset(buf, 0, d->size);
 	switch (d->format) {
@@ -242,8 +242,10 @@ static int apply_device_arg(struct dvm_vm *vm, const char *arg)
 		*eq = '\0';
 		d = dvm_attr_by_name(ops, tok);
 		if (!d || (d->count > 1)) {
-			fprintf(stderr, "dvm: --device %s: %s has no attribute '%s' (see `dvm describe %s`)\n",
-				arg, ops->name, tok, ops->name);
+			fprintf(
+			    stderr,
+			    "dvm: --device %s: %s has no attribute '%s' (see `dvm describe %s`)\n",
+			    arg, ops->name, tok, ops->name);
 			ret = -ENXIO;
 			break;
 		}
@@ -428,7 +430,8 @@ static int load_guest(struct dvm_vm *vm, const struct run_options *o, int boot_v
 			*sp = '\0';
 		module_data[i] = read_file(file, &mods[i].len);
 		if (!module_data[i]) {
-			fprintf(stderr, "dvm: cannot read module '%s': %s\n", file, strerror(errno));
+			fprintf(stderr, "dvm: cannot read module '%s': %s\n", file,
+				strerror(errno));
 			ret = -EINVAL;
 			goto out;
 		}
@@ -503,9 +506,10 @@ static int cmd_run(int argc, char **argv)
 		case 'm':
 			if (parse_size(optarg, &o.memory) || o.memory < (1u << 20) ||
 			    (o.memory & 4095))
-				die_usage("--memory %s: expected a size of at least 1M, in whole pages "
-					  "(e.g. 64M, 1G)",
-					  optarg);
+				die_usage(
+				    "--memory %s: expected a size of at least 1M, in whole pages "
+				    "(e.g. 64M, 1G)",
+				    optarg);
 			break;
 		case 'c':
 			if (parse_u64(optarg, &v) || v < 1 || v > 1024)
@@ -514,7 +518,8 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'd':
 			if (o.nr_devices == MAX_DEVICE_ARGS)
-				die_usage("too many --device options (at most %d)", MAX_DEVICE_ARGS);
+				die_usage("too many --device options (at most %d)",
+					  MAX_DEVICE_ARGS);
 			o.devices[o.nr_devices++] = optarg;
 			break;
 		case 'C':
@@ -569,9 +574,9 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	/* The default PC, as a list of devices.  The irqchip must exist before vCPUs. */
-	static const uint32_t machine[] = {DVM_DEV_TYPE_PIC,	     DVM_DEV_TYPE_IOAPIC,
-					   DVM_DEV_TYPE_PIT,	     DVM_DEV_TYPE_SERIAL_8250,
-					   DVM_DEV_TYPE_I8042,	     DVM_DEV_TYPE_DEBUG_EXIT};
+	static const uint32_t machine[] = {DVM_DEV_TYPE_PIC,   DVM_DEV_TYPE_IOAPIC,
+					   DVM_DEV_TYPE_PIT,   DVM_DEV_TYPE_SERIAL_8250,
+					   DVM_DEV_TYPE_I8042, DVM_DEV_TYPE_DEBUG_EXIT};
 	int handle, boot_vcpu = -1;
 	for (size_t i = 0; i < sizeof(machine) / sizeof(machine[0]); i++) {
 		const struct dvm_device_ops *ops = dvm_device_ops_by_type(machine[i]);
@@ -643,10 +648,10 @@ static void print_type(const struct dvm_device_ops *ops, void *opaque)
 	int ret = ctx->vm ? dvm_create_device(ctx->vm, &cd) : -ENODEV;
 	const char *backing = (ops->flags & DVM_OPS_PASSTHROUGH) ? "kernel"
 			      : (ops->flags & DVM_OPS_NEEDS_KVM) ? "kvm-ioctl"
-								  : "dvm";
+								 : "dvm";
 
-	printf("%-14s %#-7x %-10s %-4s %s\n", ops->name, ops->type, backing, ret == 0 ? "yes" : "no",
-	       ops->summary ? ops->summary : "");
+	printf("%-14s %#-7x %-10s %-4s %s\n", ops->name, ops->type, backing,
+	       ret == 0 ? "yes" : "no", ops->summary ? ops->summary : "");
 }
 
 static int cmd_types(int argc, char **argv)
@@ -664,7 +669,8 @@ static int cmd_types(int argc, char **argv)
 	bool have_kvm;
 	struct types_ctx ctx = {.vm = probe_vm(&have_kvm)};
 	if (!have_kvm)
-		fprintf(stderr, "dvm: /dev/kvm is not usable here; only emulated types probe as yes\n");
+		fprintf(stderr,
+			"dvm: /dev/kvm is not usable here; only emulated types probe as yes\n");
 	printf("%-14s %-7s %-10s %-4s %s\n", "TYPE", "NUMBER", "BACKING", "HOST", "SUMMARY");
 	dvm_for_each_device_ops(print_type, &ctx);
 	dvm_vm_put(ctx.vm);
@@ -717,7 +723,8 @@ static int cmd_describe(int argc, char **argv)
 			 (d->access & DVM_ATTR_BEFORE_START) ? ",before-start" : "",
 			 (d->access & DVM_ATTR_ONCE) ? ",once" : "",
 			 (d->access & DVM_ATTR_WHILE_PAUSED) ? ",paused" : "");
-		if (d->kind == DVM_ATTR_CONFIG && d->format == DVM_FMT_UINT && d->access & DVM_ATTR_W)
+		if (d->kind == DVM_ATTR_CONFIG && d->format == DVM_FMT_UINT &&
+		    d->access & DVM_ATTR_W)
 			snprintf(def, sizeof(def), "%#" PRIx64, d->def);
 		printf("%-5u %-12s %-10s %-8s %-18s %-6u %-6s %-8s %s\n", d->group, attr, d->name,
 		       dvm_attr_kind_name(d->kind), access, d->size, format_name(d->format), def,

@@ -30,11 +30,11 @@ struct dvm_boot_module {
 };
 
 struct dvm_boot_params {
-	const char *image_path;  /* as QEMU passes it: the multiboot cmdline's first word */
-	const char *cmdline;     /* may be NULL */
+	const char *image_path; /* as QEMU passes it: the multiboot cmdline's first word */
+	const char *cmdline;	/* may be NULL */
 	const struct dvm_boot_module *modules;
 	unsigned nr_modules;
-	const void *initrd;      /* Linux only; may be NULL */
+	const void *initrd; /* Linux only; may be NULL */
 	size_t initrd_len;
 	uint64_t flat_load_addr; /* flat binaries: where to load and enter */
 };
@@ -44,7 +44,7 @@ enum dvm_image_format {
 	DVM_IMAGE_ELF64,     /* entered in 64-bit long mode, identity-mapped page tables */
 	DVM_IMAGE_MULTIBOOT, /* multiboot v1: 32-bit protected mode, EAX magic, EBX info */
 	DVM_IMAGE_BZIMAGE,   /* Linux 64-bit boot protocol */
-	DVM_IMAGE_FLAT,      /* raw bytes at flat_load_addr, 32-bit protected mode */
+	DVM_IMAGE_FLAT,	     /* raw bytes at flat_load_addr, 32-bit protected mode */
 };
 
 /* Which loader an image needs (multiboot header wins over ELF64, as in QEMU). */

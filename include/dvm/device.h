@@ -45,16 +45,16 @@ enum dvm_attr_kind {
 #define DVM_ATTR_R 0x1u
 #define DVM_ATTR_W 0x2u
 #define DVM_ATTR_RW (DVM_ATTR_R | DVM_ATTR_W)
-#define DVM_ATTR_BEFORE_START 0x4u /* writes answer EBUSY once vCPUs have run */
-#define DVM_ATTR_ONCE 0x8u         /* a second write answers EEXIST */
+#define DVM_ATTR_BEFORE_START 0x4u  /* writes answer EBUSY once vCPUs have run */
+#define DVM_ATTR_ONCE 0x8u	    /* a second write answers EEXIST */
 #define DVM_ATTR_WHILE_PAUSED 0x10u /* reads and writes answer EBUSY while vCPUs run */
 
 /* How the bytes behind addr are to be read by people and parsers. */
 enum dvm_attr_format {
 	DVM_FMT_UINT = 0, /* little-endian unsigned integer of `size` bytes */
-	DVM_FMT_BOOL,     /* one byte, 0 or 1 */
-	DVM_FMT_BLOB,     /* opaque bytes (a kernel struct, a register file) */
-	DVM_FMT_STRING,   /* NUL-terminated, at most `size` bytes with the NUL */
+	DVM_FMT_BOOL,	  /* one byte, 0 or 1 */
+	DVM_FMT_BLOB,	  /* opaque bytes (a kernel struct, a register file) */
+	DVM_FMT_STRING,	  /* NUL-terminated, at most `size` bytes with the NUL */
 };
 
 /*
@@ -65,35 +65,35 @@ enum dvm_attr_format {
  */
 struct dvm_attr_desc {
 	uint32_t group;
-	uint64_t attr;      /* first attribute of the row */
-	uint64_t count;     /* number of attributes (attr .. attr+count-1); 0 means 1 */
-	const char *name;   /* "base", "irq", "regs", "lapic" */
-	uint32_t size;      /* bytes behind addr */
-	uint32_t kind;      /* enum dvm_attr_kind */
-	uint32_t access;    /* DVM_ATTR_* bits */
-	uint32_t format;    /* enum dvm_attr_format */
-	uint64_t min, max;  /* DVM_FMT_UINT: values outside answer EINVAL (max 0: no limit) */
-	uint64_t def;       /* DVM_FMT_UINT config: the default, for describe */
-	const char *help;   /* one line for describe */
+	uint64_t attr;	   /* first attribute of the row */
+	uint64_t count;	   /* number of attributes (attr .. attr+count-1); 0 means 1 */
+	const char *name;  /* "base", "irq", "regs", "lapic" */
+	uint32_t size;	   /* bytes behind addr */
+	uint32_t kind;	   /* enum dvm_attr_kind */
+	uint32_t access;   /* DVM_ATTR_* bits */
+	uint32_t format;   /* enum dvm_attr_format */
+	uint64_t min, max; /* DVM_FMT_UINT: values outside answer EINVAL (max 0: no limit) */
+	uint64_t def;	   /* DVM_FMT_UINT config: the default, for describe */
+	const char *help;  /* one line for describe */
 };
 
 /* dvm_device_ops.flags */
-#define DVM_OPS_SINGLETON 0x1u   /* one per VM: a second create answers EEXIST */
+#define DVM_OPS_SINGLETON 0x1u	 /* one per VM: a second create answers EEXIST */
 #define DVM_OPS_PASSTHROUGH 0x2u /* kernel-backed: SET/GET/HAS go to the kernel unchecked */
-#define DVM_OPS_NEEDS_KVM 0x4u   /* absent (ENODEV) on a VM without /dev/kvm */
+#define DVM_OPS_NEEDS_KVM 0x4u	 /* absent (ENODEV) on a VM without /dev/kvm */
 
 struct dvm_device_ops {
 	const char *name;    /* "serial-8250", "ioapic", "vcpu" ... */
-	uint32_t type;       /* enum dvm_device_type */
-	uint32_t flags;      /* DVM_OPS_* */
+	uint32_t type;	     /* enum dvm_device_type */
+	uint32_t flags;	     /* DVM_OPS_* */
 	const char *summary; /* one line for `dvm types` */
 	const struct dvm_attr_desc *attrs;
 	size_t nr_attrs;
 	/* Whether this host can have the type at all (TEST flag, `dvm types`):
 	 * 0 or -ENODEV.  NULL: always. */
 	int (*probe)(struct dvm_vm *vm);
-	int (*create)(struct dvm_device *dev); /* under the VM lock; keep it light */
-	void (*init)(struct dvm_device *dev);  /* after create, outside the lock */
+	int (*create)(struct dvm_device *dev);	 /* under the VM lock; keep it light */
+	void (*init)(struct dvm_device *dev);	 /* after create, outside the lock */
 	void (*destroy)(struct dvm_device *dev); /* at VM teardown; frees private */
 	void (*release)(struct dvm_device *dev); /* instead of destroy: on handle close */
 	int (*set_attr)(struct dvm_device *dev, const struct kvm_device_attr *attr);
@@ -109,9 +109,9 @@ struct dvm_device {
 	const struct dvm_device_ops *ops;
 	struct dvm_vm *vm;
 	void *private;
-	int handle;            /* -1 once the handle is closed */
-	unsigned instance;     /* 0, 1, ... among devices of this type in this VM */
-	uint64_t attrs_written; /* bit i: schema row i has been written (ONCE) */
+	int handle;		 /* -1 once the handle is closed */
+	unsigned instance;	 /* 0, 1, ... among devices of this type in this VM */
+	uint64_t attrs_written;	 /* bit i: schema row i has been written (ONCE) */
 	struct dvm_device *next; /* the VM's device list, in creation order */
 };
 

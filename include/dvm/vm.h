@@ -13,7 +13,8 @@
 #define DVM_VM_NO_KVM 0x1u /* no /dev/kvm: emulated devices only (unit tests, fuzzing) */
 
 struct dvm_vm_config {
-	uint64_t mem_size; /* bytes of guest RAM at GPA 0 (below the 3 GiB hole; more goes above 4 GiB) */
+	uint64_t mem_size; /* bytes of guest RAM at GPA 0 (below the 3 GiB hole; more goes above 4
+			      GiB) */
 	uint32_t flags;
 };
 
@@ -24,7 +25,7 @@ void dvm_vm_put(struct dvm_vm *vm);
 
 bool dvm_vm_has_kvm(const struct dvm_vm *vm);
 int dvm_vm_kvm_fd(const struct dvm_vm *vm); /* /dev/kvm, -1 without */
-int dvm_vm_fd(const struct dvm_vm *vm);     /* the KVM VM fd, -1 without */
+int dvm_vm_fd(const struct dvm_vm *vm);	    /* the KVM VM fd, -1 without */
 /* KVM_CHECK_EXTENSION on the VM (cached per call site is the caller's business). */
 int dvm_vm_check_extension(const struct dvm_vm *vm, long cap);
 
@@ -69,12 +70,12 @@ bool dvm_vm_started(const struct dvm_vm *vm); /* vCPUs have run at least once */
  */
 enum dvm_stop_reason {
 	DVM_STOP_NONE = 0,
-	DVM_STOP_POWEROFF,   /* status 0 */
-	DVM_STOP_RESET,      /* status 0: i8042 / triple fault reset with no reboot */
-	DVM_STOP_DEBUG_EXIT, /* status (V << 1) | 1 */
+	DVM_STOP_POWEROFF,    /* status 0 */
+	DVM_STOP_RESET,	      /* status 0: i8042 / triple fault reset with no reboot */
+	DVM_STOP_DEBUG_EXIT,  /* status (V << 1) | 1 */
 	DVM_STOP_GUEST_CRASH, /* status 6: fatal KVM exit, registers dumped */
-	DVM_STOP_HOST_ERROR, /* status 4: dvm could not go on */
-	DVM_STOP_SIGNAL,     /* status 128 + signal */
+	DVM_STOP_HOST_ERROR,  /* status 4: dvm could not go on */
+	DVM_STOP_SIGNAL,      /* status 128 + signal */
 };
 #define DVM_STATUS_OK 0
 #define DVM_STATUS_USAGE 2

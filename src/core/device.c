@@ -132,7 +132,7 @@ static long attr_ioctl(struct dvm_vm *vm, struct dvm_device *dev, unsigned long 
 	bool is_write = cmd == KVM_SET_DEVICE_ATTR;
 	int ret;
 
-	op = cmd == KVM_SET_DEVICE_ATTR ? ops->set_attr
+	op = cmd == KVM_SET_DEVICE_ATTR	  ? ops->set_attr
 	     : cmd == KVM_GET_DEVICE_ATTR ? ops->get_attr
 					  : ops->has_attr;
 	if (cmd == KVM_HAS_DEVICE_ATTR && !op && ops->attrs)

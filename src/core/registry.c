@@ -31,7 +31,7 @@ const struct dvm_device_ops *dvm_device_ops_by_type(uint32_t type)
 	if (type >= DVM_DEV_TYPE_MAX)
 		return NULL;
 	/* Clamp the index under speculation too (the kernel's Spectre-v1 fix). */
-	type &= (uint32_t)-(type < DVM_DEV_TYPE_MAX);
+	type &= (uint32_t) - (type < DVM_DEV_TYPE_MAX);
 	return __atomic_load_n(&registry[type], __ATOMIC_ACQUIRE);
 }
 
@@ -58,8 +58,8 @@ extern const struct dvm_device_ops dvm_kvm_vfio_ops, dvm_vcpu_ops, dvm_pic_ops, 
     dvm_pit_ops, dvm_serial_8250_ops, dvm_i8042_ops, dvm_debug_exit_ops;
 
 static const struct dvm_device_ops *const builtin_types[] = {
-    &dvm_kvm_vfio_ops,    &dvm_vcpu_ops,  &dvm_pic_ops,	      &dvm_ioapic_ops,
-    &dvm_pit_ops,	  &dvm_serial_8250_ops, &dvm_i8042_ops, &dvm_debug_exit_ops,
+    &dvm_kvm_vfio_ops, &dvm_vcpu_ops,	     &dvm_pic_ops,   &dvm_ioapic_ops,
+    &dvm_pit_ops,      &dvm_serial_8250_ops, &dvm_i8042_ops, &dvm_debug_exit_ops,
 };
 
 void dvm_register_builtin_devices(void)

@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* `ioapic`: the in-kernel IOAPIC at 0xfec00000; destroy-only singleton like `pic`. */
-#include "dvm/devices/kvm_irqchip.h"
 #include "devices/kvm_irqchip_common.h"
 #include "dvm/device.h"
+#include "dvm/devices/kvm_irqchip.h"
 
 static const struct dvm_attr_desc ioapic_attrs[] = {
-    {.group = DVM_IOAPIC_GRP_STATE, .attr = 0, .name = "state",
-     .size = sizeof(struct kvm_ioapic_state), .kind = DVM_ATTR_STATE,
-     .access = DVM_ATTR_RW | DVM_ATTR_WHILE_PAUSED, .format = DVM_FMT_BLOB,
+    {.group = DVM_IOAPIC_GRP_STATE,
+     .attr = 0,
+     .name = "state",
+     .size = sizeof(struct kvm_ioapic_state),
+     .kind = DVM_ATTR_STATE,
+     .access = DVM_ATTR_RW | DVM_ATTR_WHILE_PAUSED,
+     .format = DVM_FMT_BLOB,
      .help = "redirection table and registers (struct kvm_ioapic_state)"},
 };
 

@@ -5,18 +5,26 @@
  * singleton: after its handle closes it stays, and a second create answers
  * EEXIST.
  */
-#include "dvm/devices/kvm_irqchip.h"
 #include "devices/kvm_irqchip_common.h"
 #include "dvm/device.h"
+#include "dvm/devices/kvm_irqchip.h"
 
 static const struct dvm_attr_desc pic_attrs[] = {
-    {.group = DVM_PIC_GRP_STATE, .attr = DVM_PIC_MASTER, .name = "master",
-     .size = sizeof(struct kvm_pic_state), .kind = DVM_ATTR_STATE,
-     .access = DVM_ATTR_RW | DVM_ATTR_WHILE_PAUSED, .format = DVM_FMT_BLOB,
+    {.group = DVM_PIC_GRP_STATE,
+     .attr = DVM_PIC_MASTER,
+     .name = "master",
+     .size = sizeof(struct kvm_pic_state),
+     .kind = DVM_ATTR_STATE,
+     .access = DVM_ATTR_RW | DVM_ATTR_WHILE_PAUSED,
+     .format = DVM_FMT_BLOB,
      .help = "master 8259 at 0x20 (struct kvm_pic_state, KVM_IRQCHIP_PIC_MASTER)"},
-    {.group = DVM_PIC_GRP_STATE, .attr = DVM_PIC_SLAVE, .name = "slave",
-     .size = sizeof(struct kvm_pic_state), .kind = DVM_ATTR_STATE,
-     .access = DVM_ATTR_RW | DVM_ATTR_WHILE_PAUSED, .format = DVM_FMT_BLOB,
+    {.group = DVM_PIC_GRP_STATE,
+     .attr = DVM_PIC_SLAVE,
+     .name = "slave",
+     .size = sizeof(struct kvm_pic_state),
+     .kind = DVM_ATTR_STATE,
+     .access = DVM_ATTR_RW | DVM_ATTR_WHILE_PAUSED,
+     .format = DVM_FMT_BLOB,
      .help = "slave 8259 at 0xa0 (struct kvm_pic_state, KVM_IRQCHIP_PIC_SLAVE)"},
 };
 
@@ -27,7 +35,8 @@ static int pic_create(struct dvm_device *dev)
 
 static int pic_access(struct dvm_device *dev, const struct kvm_device_attr *attr, bool write)
 {
-	uint32_t chip = attr->attr == DVM_PIC_MASTER ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
+	uint32_t chip =
+	    attr->attr == DVM_PIC_MASTER ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
 	return dvm_kvm_irqchip_access(dev->vm, chip, (void *)(uintptr_t)attr->addr,
 				      sizeof(struct kvm_pic_state), write);
 }

@@ -9,14 +9,18 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "dvm/devices/kvm_irqchip.h"
 #include "dvm/device.h"
+#include "dvm/devices/kvm_irqchip.h"
 #include "dvm/vm.h"
 
 static const struct dvm_attr_desc pit_attrs[] = {
-    {.group = DVM_PIT_GRP_STATE, .attr = 0, .name = "state",
-     .size = sizeof(struct kvm_pit_state2), .kind = DVM_ATTR_STATE,
-     .access = DVM_ATTR_RW | DVM_ATTR_WHILE_PAUSED, .format = DVM_FMT_BLOB,
+    {.group = DVM_PIT_GRP_STATE,
+     .attr = 0,
+     .name = "state",
+     .size = sizeof(struct kvm_pit_state2),
+     .kind = DVM_ATTR_STATE,
+     .access = DVM_ATTR_RW | DVM_ATTR_WHILE_PAUSED,
+     .format = DVM_FMT_BLOB,
      .help = "three counters and the speaker gate (struct kvm_pit_state2)"},
 };
 
@@ -41,13 +45,13 @@ static int pit_create(struct dvm_device *dev)
 static int pit_set_attr(struct dvm_device *dev, const struct kvm_device_attr *attr)
 {
 	return ioctl(dvm_vm_fd(dev->vm), KVM_SET_PIT2, (void *)(uintptr_t)attr->addr) < 0 ? -errno
-											    : 0;
+											  : 0;
 }
 
 static int pit_get_attr(struct dvm_device *dev, const struct kvm_device_attr *attr)
 {
 	return ioctl(dvm_vm_fd(dev->vm), KVM_GET_PIT2, (void *)(uintptr_t)attr->addr) < 0 ? -errno
-											    : 0;
+											  : 0;
 }
 
 static void pit_destroy(struct dvm_device *dev)

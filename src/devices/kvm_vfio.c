@@ -13,11 +13,21 @@
 #include "dvm/vm.h"
 
 static const struct dvm_attr_desc vfio_attrs[] = {
-    {.group = KVM_DEV_VFIO_GROUP, .attr = KVM_DEV_VFIO_GROUP_ADD, .name = "file-add", .size = 4,
-     .kind = DVM_ATTR_COMMAND, .access = DVM_ATTR_W, .format = DVM_FMT_UINT,
+    {.group = KVM_DEV_VFIO_GROUP,
+     .attr = KVM_DEV_VFIO_GROUP_ADD,
+     .name = "file-add",
+     .size = 4,
+     .kind = DVM_ATTR_COMMAND,
+     .access = DVM_ATTR_W,
+     .format = DVM_FMT_UINT,
      .help = "add a VFIO group/device file: addr points to an int32 fd"},
-    {.group = KVM_DEV_VFIO_GROUP, .attr = KVM_DEV_VFIO_GROUP_DEL, .name = "file-del", .size = 4,
-     .kind = DVM_ATTR_COMMAND, .access = DVM_ATTR_W, .format = DVM_FMT_UINT,
+    {.group = KVM_DEV_VFIO_GROUP,
+     .attr = KVM_DEV_VFIO_GROUP_DEL,
+     .name = "file-del",
+     .size = 4,
+     .kind = DVM_ATTR_COMMAND,
+     .access = DVM_ATTR_W,
+     .format = DVM_FMT_UINT,
      .help = "remove a VFIO group/device file: addr points to an int32 fd"},
 };
 

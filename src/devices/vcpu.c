@@ -13,8 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "dvm/devices/vcpu.h"
 #include "dvm/device.h"
+#include "dvm/devices/vcpu.h"
 #include "dvm/runner.h"
 #include "dvm/vm.h"
 
@@ -31,42 +31,93 @@ struct vcpu {
 #define STATE_RW (DVM_ATTR_RW | DVM_ATTR_WHILE_PAUSED)
 
 static const struct dvm_attr_desc vcpu_attrs[] = {
-    {.group = DVM_VCPU_GRP_CONFIG, .attr = DVM_VCPU_CONFIG_ID, .name = "id", .size = 4,
-     .kind = DVM_ATTR_CONFIG, .access = DVM_ATTR_R, .format = DVM_FMT_UINT,
+    {.group = DVM_VCPU_GRP_CONFIG,
+     .attr = DVM_VCPU_CONFIG_ID,
+     .name = "id",
+     .size = 4,
+     .kind = DVM_ATTR_CONFIG,
+     .access = DVM_ATTR_R,
+     .format = DVM_FMT_UINT,
      .help = "vCPU index (KVM vcpu id, also the APIC ID); given in creation order"},
-    {.group = DVM_VCPU_GRP_CONFIG, .attr = DVM_VCPU_CONFIG_CPUID, .name = "cpuid",
-     .size = sizeof(struct dvm_cpuid), .kind = DVM_ATTR_CONFIG,
-     .access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START, .format = DVM_FMT_BLOB,
+    {.group = DVM_VCPU_GRP_CONFIG,
+     .attr = DVM_VCPU_CONFIG_CPUID,
+     .name = "cpuid",
+     .size = sizeof(struct dvm_cpuid),
+     .kind = DVM_ATTR_CONFIG,
+     .access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
+     .format = DVM_FMT_BLOB,
      .help = "CPUID table (struct dvm_cpuid); defaults to KVM_GET_SUPPORTED_CPUID"},
-    {.group = DVM_VCPU_GRP_REGS, .name = "regs", .size = sizeof(struct kvm_regs),
-     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+    {.group = DVM_VCPU_GRP_REGS,
+     .name = "regs",
+     .size = sizeof(struct kvm_regs),
+     .kind = DVM_ATTR_STATE,
+     .access = STATE_RW,
+     .format = DVM_FMT_BLOB,
      .help = "general registers, RIP, RFLAGS (struct kvm_regs)"},
-    {.group = DVM_VCPU_GRP_SREGS, .name = "sregs", .size = sizeof(struct kvm_sregs),
-     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+    {.group = DVM_VCPU_GRP_SREGS,
+     .name = "sregs",
+     .size = sizeof(struct kvm_sregs),
+     .kind = DVM_ATTR_STATE,
+     .access = STATE_RW,
+     .format = DVM_FMT_BLOB,
      .help = "segments, control registers, EFER, APIC base (struct kvm_sregs)"},
-    {.group = DVM_VCPU_GRP_FPU, .name = "fpu", .size = sizeof(struct kvm_fpu),
-     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+    {.group = DVM_VCPU_GRP_FPU,
+     .name = "fpu",
+     .size = sizeof(struct kvm_fpu),
+     .kind = DVM_ATTR_STATE,
+     .access = STATE_RW,
+     .format = DVM_FMT_BLOB,
      .help = "x87/SSE state (struct kvm_fpu)"},
-    {.group = DVM_VCPU_GRP_MSRS, .attr = 0, .count = 1ull << 32, .name = "msr", .size = 8,
-     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_UINT,
+    {.group = DVM_VCPU_GRP_MSRS,
+     .attr = 0,
+     .count = 1ull << 32,
+     .name = "msr",
+     .size = 8,
+     .kind = DVM_ATTR_STATE,
+     .access = STATE_RW,
+     .format = DVM_FMT_UINT,
      .help = "model-specific register; attr = MSR index"},
-    {.group = DVM_VCPU_GRP_LAPIC, .name = "lapic", .size = sizeof(struct kvm_lapic_state),
-     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+    {.group = DVM_VCPU_GRP_LAPIC,
+     .name = "lapic",
+     .size = sizeof(struct kvm_lapic_state),
+     .kind = DVM_ATTR_STATE,
+     .access = STATE_RW,
+     .format = DVM_FMT_BLOB,
      .help = "local APIC registers (struct kvm_lapic_state, was KVM_GET/SET_LAPIC)"},
-    {.group = DVM_VCPU_GRP_EVENTS, .name = "events", .size = sizeof(struct kvm_vcpu_events),
-     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+    {.group = DVM_VCPU_GRP_EVENTS,
+     .name = "events",
+     .size = sizeof(struct kvm_vcpu_events),
+     .kind = DVM_ATTR_STATE,
+     .access = STATE_RW,
+     .format = DVM_FMT_BLOB,
      .help = "pending exceptions, interrupts, NMI, SMI (struct kvm_vcpu_events)"},
-    {.group = DVM_VCPU_GRP_MP_STATE, .name = "mp-state", .size = sizeof(struct kvm_mp_state),
-     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_UINT,
+    {.group = DVM_VCPU_GRP_MP_STATE,
+     .name = "mp-state",
+     .size = sizeof(struct kvm_mp_state),
+     .kind = DVM_ATTR_STATE,
+     .access = STATE_RW,
+     .format = DVM_FMT_UINT,
      .help = "runnable / uninitialized (INIT) / halted (struct kvm_mp_state)"},
-    {.group = DVM_VCPU_GRP_XCRS, .name = "xcrs", .size = sizeof(struct kvm_xcrs),
-     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+    {.group = DVM_VCPU_GRP_XCRS,
+     .name = "xcrs",
+     .size = sizeof(struct kvm_xcrs),
+     .kind = DVM_ATTR_STATE,
+     .access = STATE_RW,
+     .format = DVM_FMT_BLOB,
      .help = "extended control registers (struct kvm_xcrs), where KVM has them"},
-    {.group = DVM_VCPU_GRP_XSAVE, .name = "xsave", .size = sizeof(struct kvm_xsave),
-     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+    {.group = DVM_VCPU_GRP_XSAVE,
+     .name = "xsave",
+     .size = sizeof(struct kvm_xsave),
+     .kind = DVM_ATTR_STATE,
+     .access = STATE_RW,
+     .format = DVM_FMT_BLOB,
      .help = "XSAVE area (struct kvm_xsave), where KVM has it"},
-    {.group = DVM_VCPU_GRP_DEBUGREGS, .name = "debugregs", .size = sizeof(struct kvm_debugregs),
-     .kind = DVM_ATTR_STATE, .access = STATE_RW, .format = DVM_FMT_BLOB,
+    {.group = DVM_VCPU_GRP_DEBUGREGS,
+     .name = "debugregs",
+     .size = sizeof(struct kvm_debugregs),
+     .kind = DVM_ATTR_STATE,
+     .access = STATE_RW,
+     .format = DVM_FMT_BLOB,
      .help = "debug registers DR0-3, DR6, DR7 (struct kvm_debugregs)"},
 };
 
@@ -77,7 +128,8 @@ static int vcpu_probe(struct dvm_vm *vm)
 
 static int load_supported_cpuid(struct dvm_vm *vm, struct dvm_cpuid *out)
 {
-	size_t sz = sizeof(struct kvm_cpuid2) + DVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+	size_t sz =
+	    sizeof(struct kvm_cpuid2) + DVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
 	struct kvm_cpuid2 *c = calloc(1, sz);
 	int ret = 0;
 
@@ -263,17 +315,25 @@ static int msr_access(struct vcpu *v, uint64_t index, uint64_t *value, bool writ
 static int group_ioctl(const struct kvm_device_attr *attr, bool write, unsigned long *req)
 {
 	static const unsigned long get[] = {
-	    [DVM_VCPU_GRP_REGS] = KVM_GET_REGS,	    [DVM_VCPU_GRP_SREGS] = KVM_GET_SREGS,
-	    [DVM_VCPU_GRP_FPU] = KVM_GET_FPU,	    [DVM_VCPU_GRP_LAPIC] = KVM_GET_LAPIC,
-	    [DVM_VCPU_GRP_EVENTS] = KVM_GET_VCPU_EVENTS, [DVM_VCPU_GRP_MP_STATE] = KVM_GET_MP_STATE,
-	    [DVM_VCPU_GRP_XCRS] = KVM_GET_XCRS,	    [DVM_VCPU_GRP_XSAVE] = KVM_GET_XSAVE,
+	    [DVM_VCPU_GRP_REGS] = KVM_GET_REGS,
+	    [DVM_VCPU_GRP_SREGS] = KVM_GET_SREGS,
+	    [DVM_VCPU_GRP_FPU] = KVM_GET_FPU,
+	    [DVM_VCPU_GRP_LAPIC] = KVM_GET_LAPIC,
+	    [DVM_VCPU_GRP_EVENTS] = KVM_GET_VCPU_EVENTS,
+	    [DVM_VCPU_GRP_MP_STATE] = KVM_GET_MP_STATE,
+	    [DVM_VCPU_GRP_XCRS] = KVM_GET_XCRS,
+	    [DVM_VCPU_GRP_XSAVE] = KVM_GET_XSAVE,
 	    [DVM_VCPU_GRP_DEBUGREGS] = KVM_GET_DEBUGREGS,
 	};
 	static const unsigned long set[] = {
-	    [DVM_VCPU_GRP_REGS] = KVM_SET_REGS,	    [DVM_VCPU_GRP_SREGS] = KVM_SET_SREGS,
-	    [DVM_VCPU_GRP_FPU] = KVM_SET_FPU,	    [DVM_VCPU_GRP_LAPIC] = KVM_SET_LAPIC,
-	    [DVM_VCPU_GRP_EVENTS] = KVM_SET_VCPU_EVENTS, [DVM_VCPU_GRP_MP_STATE] = KVM_SET_MP_STATE,
-	    [DVM_VCPU_GRP_XCRS] = KVM_SET_XCRS,	    [DVM_VCPU_GRP_XSAVE] = KVM_SET_XSAVE,
+	    [DVM_VCPU_GRP_REGS] = KVM_SET_REGS,
+	    [DVM_VCPU_GRP_SREGS] = KVM_SET_SREGS,
+	    [DVM_VCPU_GRP_FPU] = KVM_SET_FPU,
+	    [DVM_VCPU_GRP_LAPIC] = KVM_SET_LAPIC,
+	    [DVM_VCPU_GRP_EVENTS] = KVM_SET_VCPU_EVENTS,
+	    [DVM_VCPU_GRP_MP_STATE] = KVM_SET_MP_STATE,
+	    [DVM_VCPU_GRP_XCRS] = KVM_SET_XCRS,
+	    [DVM_VCPU_GRP_XSAVE] = KVM_SET_XSAVE,
 	    [DVM_VCPU_GRP_DEBUGREGS] = KVM_SET_DEBUGREGS,
 	};
 	if (attr->group >= sizeof(get) / sizeof(get[0]) || !get[attr->group])
@@ -343,8 +403,8 @@ static void dump_registers(const struct vcpu *v, const char *why)
 			"  rsi %016llx rdi %016llx r8  %016llx r9  %016llx\n"
 			"  r10 %016llx r11 %016llx r12 %016llx r13 %016llx\n"
 			"  r14 %016llx r15 %016llx\n",
-			r.rip, r.rflags, r.rsp, r.rbp, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.r8,
-			r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15);
+			r.rip, r.rflags, r.rsp, r.rbp, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi,
+			r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14, r.r15);
 	}
 	if (ioctl(v->fd, KVM_GET_SREGS, &s) == 0) {
 		fprintf(stderr,
@@ -426,7 +486,8 @@ static bool handle_exit(struct dvm_device *dev)
 		guest_crash(dev, why);
 		return false;
 	case KVM_EXIT_INTERNAL_ERROR:
-		snprintf(why, sizeof(why), "KVM internal error (suberror %u)", run->internal.suberror);
+		snprintf(why, sizeof(why), "KVM internal error (suberror %u)",
+			 run->internal.suberror);
 		guest_crash(dev, why);
 		return false;
 	default:
@@ -453,7 +514,8 @@ static void vcpu_thread(struct dvm_runner *runner, void *arg)
 			snprintf(msg, sizeof(msg), "vCPU %u: KVM_RUN failed: %s", v->id,
 				 strerror(errno));
 			dump_registers(v, msg);
-			dvm_vm_request_stop(dev->vm, DVM_STOP_HOST_ERROR, DVM_STATUS_HOST_ERROR, msg);
+			dvm_vm_request_stop(dev->vm, DVM_STOP_HOST_ERROR, DVM_STATUS_HOST_ERROR,
+					    msg);
 			break;
 		}
 		if (!handle_exit(dev))

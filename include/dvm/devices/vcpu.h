@@ -7,16 +7,16 @@
 #include <stdint.h>
 
 enum dvm_vcpu_group {
-	DVM_VCPU_GRP_CONFIG = 0,   /* attr 0 "id" (RO), 1 "cpuid" */
-	DVM_VCPU_GRP_REGS = 1,     /* struct kvm_regs */
-	DVM_VCPU_GRP_SREGS = 2,    /* struct kvm_sregs */
-	DVM_VCPU_GRP_FPU = 3,      /* struct kvm_fpu */
-	DVM_VCPU_GRP_MSRS = 4,     /* attr = MSR index, u64 value */
-	DVM_VCPU_GRP_LAPIC = 5,    /* struct kvm_lapic_state (KVM_GET/SET_LAPIC) */
-	DVM_VCPU_GRP_EVENTS = 6,   /* struct kvm_vcpu_events */
-	DVM_VCPU_GRP_MP_STATE = 7, /* struct kvm_mp_state */
-	DVM_VCPU_GRP_XCRS = 8,     /* struct kvm_xcrs, where KVM has KVM_CAP_XCRS */
-	DVM_VCPU_GRP_XSAVE = 9,    /* struct kvm_xsave, where KVM has KVM_CAP_XSAVE */
+	DVM_VCPU_GRP_CONFIG = 0,     /* attr 0 "id" (RO), 1 "cpuid" */
+	DVM_VCPU_GRP_REGS = 1,	     /* struct kvm_regs */
+	DVM_VCPU_GRP_SREGS = 2,	     /* struct kvm_sregs */
+	DVM_VCPU_GRP_FPU = 3,	     /* struct kvm_fpu */
+	DVM_VCPU_GRP_MSRS = 4,	     /* attr = MSR index, u64 value */
+	DVM_VCPU_GRP_LAPIC = 5,	     /* struct kvm_lapic_state (KVM_GET/SET_LAPIC) */
+	DVM_VCPU_GRP_EVENTS = 6,     /* struct kvm_vcpu_events */
+	DVM_VCPU_GRP_MP_STATE = 7,   /* struct kvm_mp_state */
+	DVM_VCPU_GRP_XCRS = 8,	     /* struct kvm_xcrs, where KVM has KVM_CAP_XCRS */
+	DVM_VCPU_GRP_XSAVE = 9,	     /* struct kvm_xsave, where KVM has KVM_CAP_XSAVE */
 	DVM_VCPU_GRP_DEBUGREGS = 10, /* struct kvm_debugregs */
 };
 #define DVM_VCPU_CONFIG_ID 0

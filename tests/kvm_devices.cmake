@@ -1,0 +1,1 @@
+dvm_unit_test(test_kvm_devices test_kvm_devices.c)
