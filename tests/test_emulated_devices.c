@@ -158,6 +158,37 @@ static void test_serial_output(void **state)
 	assert_int_equal(read_out(f, buf, sizeof(buf)), 0);
 }
 
+/* A console nobody drains must not hang the vCPU: bytes are dropped after a bounded wait. */
+static void test_serial_output_full_pipe(void **state)
+{
+	struct fx *f = *state;
+	struct timespec t0, t1;
+	char junk[4096];
+	int fl = fcntl(f->out[1], F_GETFL);
+
+	create(f, DVM_DEV_TYPE_SERIAL_8250);
+	assert_int_equal(dvm_vm_start(f->vm), 0);
+	memset(junk, 'j', sizeof(junk));
+	fcntl(f->out[1], F_SETFL, fl | O_NONBLOCK);
+	while (write(f->out[1], junk, sizeof(junk)) > 0)
+		;
+	while (write(f->out[1], junk, 1) > 0)
+		;
+	fcntl(f->out[1], F_SETFL, fl); /* blocking again, as a console would be */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int i = 0; i < 20; i++)
+		out8(f->vm, COM1, 'x');
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 5);
+	assert_int_equal(in8(f->vm, COM1 + 5), 0x60);
+	/* Once drained, output flows again. */
+	while (read_out(f, junk, sizeof(junk)) > 0)
+		;
+	out8(f->vm, COM1, 'y');
+	assert_int_equal(read_out(f, junk, sizeof(junk)), 1);
+	assert_int_equal(junk[0], 'y');
+}
+
 static void test_serial_lsr(void **state)
 {
 	struct fx *f = *state;
@@ -554,6 +585,7 @@ static void test_i8042_reset_pulse(void **state)
 	create(f, DVM_DEV_TYPE_I8042);
 	assert_int_equal(dvm_vm_start(f->vm), 0);
 	out8(f->vm, 0x64, 0xfe);
+	assert_int_equal(dvm_vm_state(f->vm), DVM_VM_STOPPED); /* fail, never hang */
 	assert_int_equal(dvm_vm_wait(f->vm, &reason, &msg), 0);
 	assert_int_equal(reason, DVM_STOP_RESET);
 	assert_non_null(strstr(msg, "i8042"));
@@ -568,7 +600,8 @@ static void test_i8042_reset_outport(void **state)
 	assert_int_equal(dvm_vm_start(f->vm), 0);
 	out8(f->vm, 0x64, 0xd1);
 	assert_int_not_equal(dvm_vm_state(f->vm), DVM_VM_STOPPED);
-	out8(f->vm, 0x60, 0x02); /* bit 0 clear: reset */
+	out8(f->vm, 0x60, 0x02);			       /* bit 0 clear: reset */
+	assert_int_equal(dvm_vm_state(f->vm), DVM_VM_STOPPED); /* fail, never hang */
 	assert_int_equal(dvm_vm_wait(f->vm, &reason, NULL), 0);
 	assert_int_equal(reason, DVM_STOP_RESET);
 }
@@ -631,6 +664,7 @@ static void test_debug_exit_dword(void **state)
 	assert_int_not_equal(dvm_vm_state(f->vm), DVM_VM_STOPPED);
 	v = 0x10;
 	assert_true(dvm_bus_access(f->vm, DVM_BUS_PIO, 0xf4, &v, 4, true));
+	assert_int_equal(dvm_vm_state(f->vm), DVM_VM_STOPPED); /* fail, never hang */
 	assert_int_equal(dvm_vm_wait(f->vm, &reason, &msg), 0x21);
 	assert_int_equal(reason, DVM_STOP_DEBUG_EXIT);
 	assert_non_null(strstr(msg, "0x10"));
@@ -670,6 +704,7 @@ static void test_debug_exit_config(void **state)
 	assert_true(dvm_bus_access(f->vm, DVM_BUS_PIO, 0xf7, &v, 1, false));
 	assert_int_not_equal(dvm_vm_state(f->vm), DVM_VM_STOPPED);
 	out8(f->vm, 0x502, 0x31);
+	assert_int_equal(dvm_vm_state(f->vm), DVM_VM_STOPPED); /* fail, never hang */
 	assert_int_equal(dvm_vm_wait(f->vm, &reason, NULL), 0x63);
 	assert_int_equal(reason, DVM_STOP_DEBUG_EXIT);
 }
@@ -729,6 +764,7 @@ static void test_any_width_any_offset(void **state)
 							   &v, len, true));
 			}
 	/* The debug-exit writes stopped the VM with an odd status. */
+	assert_int_equal(dvm_vm_state(f->vm), DVM_VM_STOPPED); /* fail, never hang */
 	assert_int_equal(dvm_vm_wait(f->vm, NULL, NULL) & 1, 1);
 }
 
@@ -736,6 +772,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_serial_output, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_serial_output_full_pipe, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_serial_lsr, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_serial_thre_irq, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_serial_rx_console, setup, teardown),
