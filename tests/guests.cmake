@@ -1,0 +1,52 @@
+# Guest integration tests: boot the guests from guests/ with `dvm run` and
+# check the exit status and console output (tests/run_guest.sh).  They skip
+# (status 77) where /dev/kvm cannot be opened.
+set(DVM_TEST_GUESTS ${CMAKE_BINARY_DIR}/guests)
+set(DVM_TEST_SCRATCH ${CMAKE_CURRENT_BINARY_DIR}/guest-inputs)
+file(MAKE_DIRECTORY ${DVM_TEST_SCRATCH})
+
+# dvm_guest_test(NAME CHECKS... -- DVM-RUN-ARGS...)
+function(dvm_guest_test name)
+  add_test(NAME ${name}
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/run_guest.sh ${ARGN})
+  set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 90 LABELS guest)
+endfunction()
+
+set(DVM_RUN $<TARGET_FILE:dvm> run)
+
+dvm_guest_test(guest_hello
+  --status 0 --stdout "Hello from the dvm guest!" --stdout "cmdline: ${DVM_TEST_GUESTS}/hello.elf"
+  -- ${DVM_RUN} ${DVM_TEST_GUESTS}/hello.elf)
+dvm_guest_test(guest_hello_exit
+  --status 7 --stdout "Hello from the dvm guest!" --stdout "cmdline: ${DVM_TEST_GUESTS}/hello.elf exit=3"
+  -- ${DVM_RUN} --cmdline exit=3 ${DVM_TEST_GUESTS}/hello.elf)
+dvm_guest_test(guest_timer
+  --status 67 --stdout "timer: start" --stdout "timer: 3 ticks"
+  -- ${DVM_RUN} ${DVM_TEST_GUESTS}/timer.elf)
+dvm_guest_test(guest_reboot
+  --status 0 --stdout "rebooting"
+  -- ${DVM_RUN} ${DVM_TEST_GUESTS}/reboot.elf)
+dvm_guest_test(guest_long64
+  --status 11 --stdout "hello from long mode"
+  -- ${DVM_RUN} ${DVM_TEST_GUESTS}/long64.elf)
+dvm_guest_test(guest_flat
+  --status 15 --stdout "hello from a flat binary"
+  -- ${DVM_RUN} --format flat --load-addr 0x100000 ${DVM_TEST_GUESTS}/flat.bin)
+dvm_guest_test(guest_mbmods
+  --write ${DVM_TEST_SCRATCH}/module.txt "first line of the module\\nsecond line\\n"
+  --status 1 --stdout "modules: 1" --stdout "module0: ${DVM_TEST_SCRATCH}/module.txt"
+  --stdout "data: first line of the module" --stdout "info: ok"
+  -- ${DVM_RUN} --module ${DVM_TEST_SCRATCH}/module.txt ${DVM_TEST_GUESTS}/mbmods.elf)
+# A truncated ELF64 header: the loader refuses it, a usage/config error.
+dvm_guest_test(guest_malformed_elf
+  --write ${DVM_TEST_SCRATCH}/truncated.elf "\\177ELF\\002\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\002\\000\\076\\000"
+  --status 2 --stderr "${DVM_TEST_SCRATCH}/truncated.elf" --stderr "ELF header truncated"
+  -- ${DVM_RUN} ${DVM_TEST_SCRATCH}/truncated.elf)
+# Not any known format.
+dvm_guest_test(guest_unknown_format
+  --write ${DVM_TEST_SCRATCH}/garbage.img "this is not a kernel image\\n"
+  --status 2 --stderr "${DVM_TEST_SCRATCH}/garbage.img"
+  -- ${DVM_RUN} ${DVM_TEST_SCRATCH}/garbage.img)
+dvm_guest_test(guest_missing_file
+  --status 2 --stderr "${DVM_TEST_SCRATCH}/no-such-guest.elf"
+  -- ${DVM_RUN} ${DVM_TEST_SCRATCH}/no-such-guest.elf)
