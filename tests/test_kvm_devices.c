@@ -73,7 +73,7 @@ static void irqchip_types_are_singletons_and_stay(void **state)
 
 	assert_int_equal(dvm_device_close(vm, ioapic), 0);
 	assert_int_equal(dvm_device_close(vm, pit), 0);
-	dvm_vm_put(vm);
+	dvm_vm_shutdown(vm);
 
 	/* The PIC's slave state, on a fresh VM: a new IMR reads back. */
 	struct kvm_pic_state pic_state;
@@ -87,7 +87,7 @@ static void irqchip_types_are_singletons_and_stay(void **state)
 	assert_int_equal(pic_state.imr, 0xa5);
 	assert_int_equal(dvm_device_get(vm, pic, DVM_PIC_GRP_STATE, 7, &pic_state), -ENXIO);
 	dvm_device_close(vm, pic);
-	dvm_vm_put(vm);
+	dvm_vm_shutdown(vm);
 }
 
 static void vcpu_state_groups(void **state)
@@ -167,7 +167,7 @@ static void vcpu_state_groups(void **state)
 	if (dvm_device_has(vm, v0, DVM_VCPU_GRP_XSAVE, 0) == 0)
 		assert_int_equal(dvm_device_get(vm, v0, DVM_VCPU_GRP_XSAVE, 0, buf), 0);
 	assert_int_equal(dvm_device_get(vm, v0, DVM_VCPU_GRP_REGS, 0, (void *)16), -EFAULT);
-	dvm_vm_put(vm);
+	dvm_vm_shutdown(vm);
 }
 
 /* Real-mode code at 0x1000: `jmp $`. */
@@ -203,7 +203,7 @@ static void state_is_busy_while_running_and_readable_when_paused(void **state)
 	enum dvm_stop_reason reason;
 	assert_int_equal(dvm_vm_wait(vm, &reason, NULL), 0);
 	assert_int_equal(reason, DVM_STOP_POWEROFF);
-	dvm_vm_put(vm);
+	dvm_vm_shutdown(vm);
 }
 
 static void irq_line_goes_to_kernel_irqchip(void **state)
@@ -217,7 +217,7 @@ static void irq_line_goes_to_kernel_irqchip(void **state)
 	assert_int_equal(dvm_irq_get_line(vm, 4), 1);
 	assert_int_equal(dvm_irq_set_line(vm, 4, 0), 0);
 	assert_int_equal(dvm_irq_set_line(vm, 99, 1), -EINVAL);
-	dvm_vm_put(vm);
+	dvm_vm_shutdown(vm);
 }
 
 static void irqchip_after_vcpu_is_busy(void **state)
@@ -227,7 +227,7 @@ static void irqchip_after_vcpu_is_busy(void **state)
 	create(vm, DVM_DEV_TYPE_VCPU);
 	struct kvm_create_device cd = {.type = DVM_DEV_TYPE_PIC};
 	assert_int_equal(dvm_create_device(vm, &cd), -EBUSY);
-	dvm_vm_put(vm);
+	dvm_vm_shutdown(vm);
 }
 
 int main(void)

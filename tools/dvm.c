@@ -468,6 +468,7 @@ out:
 }
 
 static struct dvm_vm *signal_vm;
+static pthread_mutex_t signal_vm_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *signal_thread(void *arg)
 {
@@ -476,10 +477,16 @@ static void *signal_thread(void *arg)
 	while (sigwait(set, &sig) == 0) {
 		char msg[64];
 		snprintf(msg, sizeof(msg), "stopped by signal %d (%s)", sig, strsignal(sig));
-		dvm_vm_request_stop(signal_vm, DVM_STOP_SIGNAL, DVM_STATUS_SIGNAL_BASE + sig, msg);
+		pthread_mutex_lock(&signal_vm_lock);
+		if (signal_vm)
+			dvm_vm_request_stop(signal_vm, DVM_STOP_SIGNAL,
+					    DVM_STATUS_SIGNAL_BASE + sig, msg);
+		pthread_mutex_unlock(&signal_vm_lock);
 	}
 	return NULL;
 }
+
+static int build_and_run(struct dvm_vm *vm, const struct run_options *o);
 
 static int cmd_run(int argc, char **argv)
 {
@@ -573,30 +580,39 @@ static int cmd_run(int argc, char **argv)
 		return DVM_STATUS_HOST_ERROR;
 	}
 
-	/* The default PC, as a list of devices.  The irqchip must exist before vCPUs. */
+	ret = build_and_run(vm, &o);
+	dvm_vm_shutdown(vm);
+	fflush(stdout);
+	return ret;
+}
+
+/* The default PC, as a list of devices, then the guest; returns the exit status. */
+static int build_and_run(struct dvm_vm *vm, const struct run_options *o)
+{
+	/* The irqchip must exist before vCPUs. */
 	static const uint32_t machine[] = {DVM_DEV_TYPE_PIC,   DVM_DEV_TYPE_IOAPIC,
 					   DVM_DEV_TYPE_PIT,   DVM_DEV_TYPE_SERIAL_8250,
 					   DVM_DEV_TYPE_I8042, DVM_DEV_TYPE_DEBUG_EXIT};
-	int handle, boot_vcpu = -1;
+	int handle, boot_vcpu = -1, ret;
 	for (size_t i = 0; i < sizeof(machine) / sizeof(machine[0]); i++) {
 		const struct dvm_device_ops *ops = dvm_device_ops_by_type(machine[i]);
 		if (!ops || create_device(vm, ops, &handle))
 			return DVM_STATUS_HOST_ERROR;
 	}
-	for (unsigned i = 0; i < o.nr_devices; i++)
-		if (apply_device_arg(vm, o.devices[i]))
+	for (unsigned i = 0; i < o->nr_devices; i++)
+		if (apply_device_arg(vm, o->devices[i]))
 			return DVM_STATUS_USAGE;
-	for (unsigned i = 0; i < o.cpus; i++) {
+	for (unsigned i = 0; i < o->cpus; i++) {
 		if (create_device(vm, dvm_device_ops_by_type(DVM_DEV_TYPE_VCPU), &handle))
 			return DVM_STATUS_HOST_ERROR;
 		if (i == 0)
 			boot_vcpu = handle;
 	}
-	if (load_guest(vm, &o, boot_vcpu))
+	if (load_guest(vm, o, boot_vcpu))
 		return DVM_STATUS_USAGE;
 
 	/* Signals end the VM cleanly; only the signal thread takes them. */
-	sigset_t sigs;
+	static sigset_t sigs;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
@@ -604,23 +620,26 @@ static int cmd_run(int argc, char **argv)
 	sigaddset(&sigs, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_lock(&signal_vm_lock);
 	signal_vm = vm;
+	pthread_mutex_unlock(&signal_vm_lock);
 	pthread_t sig_thread;
-	pthread_create(&sig_thread, NULL, signal_thread, &sigs);
+	if (pthread_create(&sig_thread, NULL, signal_thread, &sigs) == 0)
+		pthread_detach(sig_thread);
 
 	ret = dvm_vm_start(vm);
 	enum dvm_stop_reason reason;
 	const char *message;
 	int status = dvm_vm_wait(vm, &reason, &message);
+	pthread_mutex_lock(&signal_vm_lock);
+	signal_vm = NULL; /* the VM is about to go */
+	pthread_mutex_unlock(&signal_vm_lock);
 	if (ret)
 		status = DVM_STATUS_HOST_ERROR;
-	if (o.verbose || reason == DVM_STOP_GUEST_CRASH || reason == DVM_STOP_HOST_ERROR ||
+	if (o->verbose || reason == DVM_STOP_GUEST_CRASH || reason == DVM_STOP_HOST_ERROR ||
 	    reason == DVM_STOP_SIGNAL)
 		fprintf(stderr, "dvm: %s (exit status %d)\n", message, status & 0xff);
-	fflush(stdout);
-	/* Exit without tearing down: the OS reclaims it all faster, and the
-	 * console thread may still be blocked on stdin. */
-	_exit(status & 0xff);
+	return status & 0xff;
 }
 
 /* ---- types, describe ---- */
@@ -673,7 +692,8 @@ static int cmd_types(int argc, char **argv)
 			"dvm: /dev/kvm is not usable here; only emulated types probe as yes\n");
 	printf("%-14s %-7s %-10s %-4s %s\n", "TYPE", "NUMBER", "BACKING", "HOST", "SUMMARY");
 	dvm_for_each_device_ops(print_type, &ctx);
-	dvm_vm_put(ctx.vm);
+	if (ctx.vm)
+		dvm_vm_shutdown(ctx.vm);
 	return 0;
 }
 

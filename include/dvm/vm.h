@@ -22,6 +22,9 @@ int dvm_vm_create(const struct dvm_vm_config *cfg, struct dvm_vm **out);
 /* Drops the creator's reference.  The VM is torn down when the last
  * reference (creator or open device handle) is gone. */
 void dvm_vm_put(struct dvm_vm *vm);
+/* Close every open device handle, then drop the creator's reference: the VM
+ * is torn down (what process exit does to a KVM VM). */
+void dvm_vm_shutdown(struct dvm_vm *vm);
 
 bool dvm_vm_has_kvm(const struct dvm_vm *vm);
 int dvm_vm_kvm_fd(const struct dvm_vm *vm); /* /dev/kvm, -1 without */

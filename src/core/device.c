@@ -107,6 +107,17 @@ int dvm_create_device(struct dvm_vm *vm, struct kvm_create_device *cd)
 
 	if (ops->init)
 		ops->init(dev);
+	/* A device added to a running machine starts now, or not at all. */
+	if (dvm_vm_started(vm) && ops->start) {
+		ret = ops->start(dev);
+		if (ret) {
+			pthread_mutex_lock(&vm->lock);
+			unlink_device(vm, dev);
+			pthread_mutex_unlock(&vm->lock);
+			release_or_destroy(dev);
+			return ret;
+		}
+	}
 
 	/* The VM reference is taken before the handle can be seen (CVE-2019-6974). */
 	dvm_vm_get_ref(vm);
@@ -277,4 +288,19 @@ void dvm_devices_teardown(struct dvm_vm *vm)
 		free(rev);
 		rev = next;
 	}
+}
+
+void dvm_vm_shutdown(struct dvm_vm *vm)
+{
+	/* What process exit does to a KVM VM's fds: every handle closes, then
+	 * the creator's reference goes; the last one tears the VM down. */
+	for (int h = 0; h < DVM_MAX_HANDLES; h++) {
+		bool open;
+		pthread_rwlock_rdlock(&vm->handles_lock);
+		open = vm->handles[h] != NULL;
+		pthread_rwlock_unlock(&vm->handles_lock);
+		if (open)
+			dvm_device_close(vm, h);
+	}
+	dvm_vm_put(vm);
 }

@@ -292,23 +292,28 @@ static int kvm_call(int fd, unsigned long req, void *arg)
 
 static int msr_access(struct vcpu *v, uint64_t index, uint64_t *value, bool write)
 {
-	struct {
+	/* struct kvm_msrs ends in a flexible array: room for one entry after it. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry entry;
-	} m = {.hdr.nmsrs = 1, .entry.index = (uint32_t)index};
+		uint8_t bytes[sizeof(struct kvm_msrs) + sizeof(struct kvm_msr_entry)];
+	} m;
+	struct kvm_msr_entry *entry = (struct kvm_msr_entry *)(m.bytes + sizeof(struct kvm_msrs));
 	int n;
 
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	entry->index = (uint32_t)index;
 	if (!has_msr(v, index))
 		return -ENXIO;
 	if (write)
-		m.entry.data = *value;
+		entry->data = *value;
 	n = ioctl(v->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &m);
 	if (n < 0)
 		return -errno;
 	if (n != 1)
 		return -EINVAL; /* KVM refused this value or register */
 	if (!write)
-		*value = m.entry.data;
+		*value = entry->data;
 	return 0;
 }
 
