@@ -185,7 +185,7 @@ static int write_info(struct dvm_guest_mem *mem, const struct dvm_boot_params *p
 	boot_wr32(mbi + MBI_MMAP_ADDR, (uint32_t)mmap);
 
 	/* The command line's first word is the image, as QEMU passes it. */
-	rc = info_strdup(&a, p->image_path ? p->image_path : "", p->cmdline, &str, err, errlen);
+	rc = info_strdup(&a, p->image_path, p->cmdline, &str, err, errlen);
 	if (rc)
 		return rc;
 	boot_wr32(mbi + MBI_CMDLINE, (uint32_t)str);
