@@ -6,7 +6,10 @@
  * port write reaches userspace.  No devices, no firmware, no loader, no
  * threads.
  *
- * Usage: bare_kvm_floor [MEM_KIB]   (guest memory slot size, default 64)
+ * Usage: bare_kvm_floor [-i] [MEM_KIB]   (guest memory slot size, default 64)
+ *   -i  also create the in-kernel irqchip and PIT (KVM_CREATE_IRQCHIP,
+ *       KVM_CREATE_PIT2) before the vCPU, as a PC-like VMM does: the kernel's
+ *       own price of those devices, creation and teardown.
  * Exit status 0 when the guest's write arrived, 1 on any failure, 77 when
  * /dev/kvm is absent.
  */
@@ -31,6 +34,12 @@ int main(int argc, char **argv)
 	/* mov al, 0x00 ; out 0xf4, al ; hlt */
 	static const unsigned char code[] = {0xb0, 0x00, 0xe6, 0xf4, 0xf4};
 	size_t mem_size = 64 << 10;
+	int irqchip = 0;
+	if (argc > 1 && !strcmp(argv[1], "-i")) {
+		irqchip = 1;
+		argc--;
+		argv++;
+	}
 	if (argc > 1)
 		mem_size = strtoul(argv[1], NULL, 0) << 10;
 	if (mem_size < 0x2000)
@@ -57,6 +66,13 @@ int main(int argc, char **argv)
 	};
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return fail("KVM_SET_USER_MEMORY_REGION");
+	if (irqchip) {
+		struct kvm_pit_config pit = {0};
+		if (ioctl(vm, KVM_CREATE_IRQCHIP, 0) < 0)
+			return fail("KVM_CREATE_IRQCHIP");
+		if (ioctl(vm, KVM_CREATE_PIT2, &pit) < 0)
+			return fail("KVM_CREATE_PIT2");
+	}
 	int vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
 	if (vcpu < 0)
 		return fail("KVM_CREATE_VCPU");

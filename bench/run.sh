@@ -64,7 +64,7 @@ build() {
 		"$cc" "${f[@]}" -o "$sb/bare_kvm_floor" "$ROOT/bench/bare_kvm_floor.c"
 		"$cc" "${f[@]}" -o "$sb/bare_kvm_pio_loop" "$ROOT/bench/bare_kvm_pio_loop.c"
 		"$cc" -nostdlib -static -o "$sb/noop" "$ROOT/bench/noop.S"
-		for n in $PIO_N1 $PIO_N2; do
+		for n in 0 $PIO_N1 $PIO_N2; do
 			"$cc" -m32 -nostdlib -ffreestanding -c -DPIO_COUNT="$n" -DPIO_PORT=0x80 \
 				"$ROOT/bench/pio_guest.S" -o "$sb/pio_guest_$n.o" &&
 				objcopy -O binary -j .text "$sb/pio_guest_$n.o" "$sb/pio_guest_$n.bin"
@@ -80,6 +80,7 @@ NOOP=$BUILD/bench/noop
 ATTR=$BUILD/bench/bench_attr
 DVM=$BUILD/dvm
 HELLO=$BUILD/guests/hello.elf
+PIO0=$BUILD/bench/pio_guest_0.bin
 PIO1=$BUILD/bench/pio_guest_$PIO_N1.bin
 PIO2=$BUILD/bench/pio_guest_$PIO_N2.bin
 
@@ -137,6 +138,12 @@ ROWS=$TMP/rows
 row() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$ROWS"; }
 NOTES=$TMP/notes
 note() { printf '  - %s\n' "$*" >>"$NOTES"; }
+# greeting FILE: the guest's greeting line from a console capture.
+greeting() {
+	local l
+	l=$(tr -d '\r\033' <"$1" | grep -a -m1 -i hello) || l=$(tr -d '\r\033' <"$1" | grep -a -m1 .)
+	printf '"%s"' "$(cut -c1-100 <<<"$l")"
+}
 
 # ---------------------------------------------------------------- 1. launch
 log "bench: [1/3] launch-to-exit"
@@ -148,7 +155,7 @@ if have "$DVM" && have "$HELLO"; then
 		note "dvm failed on the hello guest: $(tr '\n' ' ' <"$TMP/dvm_hello.err" | cut -c1-200)"
 		dvm_hello=()
 	else
-		note "dvm's hello guest printed: $(head -c 200 "$TMP/dvm_hello.out" | tr -d '\r' | head -1)"
+		note "dvm's hello guest printed $(greeting "$TMP/dvm_hello.out")"
 	fi
 else
 	note "dvm or the hello guest is not built yet ($DVM, $HELLO): dvm rows are SKIP"
@@ -173,10 +180,22 @@ if [ "${SKIP_QEMU:-0}" != 1 ] && command -v "$QEMU" >/dev/null && have "$HELLO";
 		fi
 	done
 	if [ ${#qemu_hello[@]} -gt 0 ]; then
-		note "QEMU ($qemu_machine) printed: $(tr -d '\r' <"$TMP/qemu_hello.out" | grep -a . | tail -1 | cut -c1-200)"
+		note "QEMU ($qemu_machine) printed $(greeting "$TMP/qemu_hello.out")"
 		[ "$qemu_machine" = pc ] && note "QEMU microvm could not run the image: the QEMU figure is -M pc (SeaBIOS), NOT microvm"
 	else
 		note "QEMU could not run the hello guest on microvm or pc: QEMU rows are SKIP"
+	fi
+fi
+
+# dvm on the one-exit flat guest: the same guest work as the floor, so the
+# difference is dvm's own launch and teardown (the default machine's devices
+# included).  The hello guest does ~150 exits and some emulated code more.
+dvm_one=()
+if have "$DVM" && have "$PIO0"; then
+	dvm_one=("$DVM" run --memory "${GUEST_MEM_MIB}M" --format flat --load-addr 0x100000 "$PIO0")
+	if ! "$SPAWN" -r 1 -w 0 -s 1 -- "${dvm_one[@]}" >/dev/null 2>"$TMP/dvm_one.err"; then
+		note "dvm failed on the one-exit flat guest: $(tr '\n' ' ' <"$TMP/dvm_one.err" | cut -c1-200)"
+		dvm_one=()
 	fi
 fi
 
@@ -185,16 +204,20 @@ for ((i = 0; i <= LAUNCH_ROUNDS; i++)); do
 	k=""
 	[ $i -eq 0 ] && k=warm_ # round 0 warms caches and is discarded
 	sample "${k}floor" 0 "$FLOOR" "$((GUEST_MEM_MIB << 10))"
+	sample "${k}floor_irq" 0 "$FLOOR" -i "$((GUEST_MEM_MIB << 10))"
 	sample "${k}exec" 0 "$NOOP"
 	[ ${#dvm_hello[@]} -gt 0 ] && sample "${k}dvm" $HELLO_STATUS "${dvm_hello[@]}"
+	[ ${#dvm_one[@]} -gt 0 ] && sample "${k}dvm_one" 1 "${dvm_one[@]}"
 	# QEMU takes ~10x longer than the others; a third of the rounds suffice.
 	if [ ${#qemu_hello[@]} -gt 0 ] && { [ $i -eq 0 ] || [ $((i % 3)) -eq 1 ]; }; then
 		sample "${k}qemu" $HELLO_STATUS "${qemu_hello[@]}"
 	fi
 done
 t_floor=$(median "$TMP/floor.t")
+t_floor_irq=$(median "$TMP/floor_irq.t")
 t_exec=$(median "$TMP/exec.t")
 t_dvm=$(median "$TMP/dvm.t")
+t_one=$(median "$TMP/dvm_one.t")
 t_qemu=$(median "$TMP/qemu.t")
 r_floor=$(median "$TMP/floor.rss")
 r_exec=$(median "$TMP/exec.rss")
@@ -206,6 +229,10 @@ row "launch-to-exit, hello (ms)" "$(ms "$t_dvm")" "floor $(ms "$t_floor")" \
 	"$(ratio "$t_dvm / $t_floor" x)" "dvm <= 2x floor" "$(verdict "$t_dvm <= 2 * $t_floor")"
 row "launch-to-exit vs QEMU (ms)" "$(ms "$t_dvm")" "$qemu_machine $(ms "$t_qemu")" \
 	"$(ratio "$t_qemu / $t_dvm" "x faster")" "QEMU/dvm >= 5" "$(verdict "$t_qemu >= 5 * $t_dvm")"
+row "  same, one-exit flat guest (ms)" "$(ms "$t_one")" "floor $(ms "$t_floor")" \
+	"$(ratio "$t_one / $t_floor" x)" "like for like" "-"
+row "  floor + kernel irqchip & PIT (ms)" "$(ms "$t_one")" "floor -i $(ms "$t_floor_irq")" \
+	"$(ratio "$t_one / $t_floor_irq" x)" "context" "-"
 row "  exec of an empty static program (ms)" "-" "$(ms "$t_exec")" "-" "context" "-"
 
 # Guest memory the hello guest touches: the pages its PT_LOAD segments span
@@ -296,6 +323,8 @@ note "per-exit = (median wall at N=$PIO_N2 - median wall at N=$PIO_N1) / $dn, ea
 
 # ---------------------------------------------------------------- report
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null)
+# The top-level CMakeLists defaults an empty build type to RelWithDebInfo.
+[ -f "$BUILD/CMakeCache.txt" ] && build_type=${build_type:-RelWithDebInfo}
 sanitize=$(sed -n 's/^DVM_SANITIZE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null)
 echo
 echo "dvm benchmarks: $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
