@@ -5,6 +5,14 @@
  * from the image.  They work on a plain memory view so they can be unit
  * tested (and fuzzed) without a VM.
  */
+/*
+ * Guest memory the loaders keep for themselves: GPA [0x1000, 0x80000); an
+ * image that loads there is refused.  GDT at 0x1000 (CS 0x10, data 0x18);
+ * ELF64/bzImage page tables at 0x2000-0x7fff (0-4 GiB in 2 MiB pages); Linux
+ * zero page at 0x8000; multiboot info, memory map, module list and cmdlines
+ * from 0x9000; entry RSP/ESP 0x80000.  Page 0 is never used (guests reuse it
+ * as an AP trampoline).  RAM above 3 GiB is not described to the guest.
+ */
 #ifndef DVM_BOOT_H
 #define DVM_BOOT_H
 
