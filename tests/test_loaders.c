@@ -999,7 +999,7 @@ static void test_built_guests(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < sizeof(guests) / sizeof(guests[0]); i++) {
-		size_t len;
+		size_t len = 0;
 		void *image = read_file(guests[i].name, &len);
 		enum dvm_image_format force =
 		    guests[i].fmt == DVM_IMAGE_UNKNOWN ? DVM_IMAGE_FLAT : DVM_IMAGE_UNKNOWN;
