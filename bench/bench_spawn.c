@@ -18,8 +18,9 @@
  * and exits 1.
  *
  * Prints one line of key=value pairs:
- *   runs= median_us= min_us= max_us= rss_kib= rss_max_kib= status=
- * where rss_kib is the median peak RSS over the timed runs.
+ *   runs= median_us= min_us= max_us= cpu_us= rss_kib= rss_max_kib= status=
+ * where cpu_us is the median user+system CPU time of the child (all its
+ * threads) and rss_kib the median peak RSS over the timed runs.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,8 +54,14 @@ static uint64_t median(uint64_t *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static uint64_t tv_ns(const struct timeval *tv)
+{
+	return (uint64_t)tv->tv_sec * 1000000000u + (uint64_t)tv->tv_usec * 1000u;
+}
+
 /* One run: returns 0 and fills the figures, or -1. */
-static int run_once(char **argv, const char *out_path, uint64_t *ns, uint64_t *rss_kib, int *status)
+static int run_once(char **argv, const char *out_path, uint64_t *ns, uint64_t *cpu_ns,
+		    uint64_t *rss_kib, int *status)
 {
 	uint64_t t0 = now_ns();
 	pid_t pid = fork();
@@ -84,6 +91,7 @@ static int run_once(char **argv, const char *out_path, uint64_t *ns, uint64_t *r
 		}
 	}
 	*ns = now_ns() - t0;
+	*cpu_ns = tv_ns(&ru.ru_utime) + tv_ns(&ru.ru_stime);
 	*rss_kib = (uint64_t)ru.ru_maxrss;
 	*status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
 	return 0;
@@ -116,14 +124,15 @@ int main(int argc, char **argv)
 	char **cmd = argv + optind;
 
 	uint64_t *ns = calloc(runs, sizeof(*ns));
+	uint64_t *cpu = calloc(runs, sizeof(*cpu));
 	uint64_t *rss = calloc(runs, sizeof(*rss));
-	if (!ns || !rss)
+	if (!ns || !cpu || !rss)
 		return 1;
 	uint64_t rss_max = 0;
 	for (int i = -warmup; i < runs; i++) {
-		uint64_t t, r;
+		uint64_t t, c, r;
 		int st;
-		if (run_once(cmd, out_path, &t, &r, &st) < 0)
+		if (run_once(cmd, out_path, &t, &c, &r, &st) < 0)
 			return 1;
 		if (st != want) {
 			printf("runs=0 status=%d want_status=%d\n", st, want);
@@ -134,6 +143,7 @@ int main(int argc, char **argv)
 		if (i < 0)
 			continue;
 		ns[i] = t;
+		cpu[i] = c;
 		rss[i] = r;
 		if (r > rss_max)
 			rss_max = r;
@@ -144,10 +154,10 @@ int main(int argc, char **argv)
 		hi = ns[i] > hi ? ns[i] : hi;
 	}
 	uint64_t med = median(ns, runs);
-	printf("runs=%d median_us=%.1f min_us=%.1f max_us=%.1f rss_kib=%llu rss_max_kib=%llu "
-	       "status=%d\n",
-	       runs, med / 1e3, lo / 1e3, hi / 1e3, (unsigned long long)median(rss, runs),
-	       (unsigned long long)rss_max, want);
+	printf("runs=%d median_us=%.1f min_us=%.1f max_us=%.1f cpu_us=%.1f rss_kib=%llu "
+	       "rss_max_kib=%llu status=%d\n",
+	       runs, med / 1e3, lo / 1e3, hi / 1e3, median(cpu, runs) / 1e3,
+	       (unsigned long long)median(rss, runs), (unsigned long long)rss_max, want);
 	return 0;
 usage:
 	fprintf(stderr,

@@ -11,7 +11,7 @@
 # the bench tools themselves could not be built.  See bench/README.md.
 #
 # Knobs (environment):
-#   ROUNDS=N        timed rounds per launch/PIO benchmark (default 15 / 11)
+#   ROUNDS=N        timed rounds per launch/PIO benchmark (default 31 / 11)
 #   GUEST_MEM_MIB   guest RAM for dvm, QEMU and the bare programs (default 64)
 #   QEMU=path       qemu-system-x86_64 to compare with
 #   SKIP_BUILD=1    use BUILD_DIR as it is
@@ -21,13 +21,13 @@ set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=$(realpath -m "${1:-$ROOT/build}")
 GUEST_MEM_MIB=${GUEST_MEM_MIB:-64}
-LAUNCH_ROUNDS=${ROUNDS:-15}
+LAUNCH_ROUNDS=${ROUNDS:-31}
 PIO_ROUNDS=${ROUNDS:-11}
 QEMU=${QEMU:-qemu-system-x86_64}
 PIO_N1=1000
 PIO_N2=41000
 TMP=$(mktemp -d /tmp/dvm-bench.XXXXXX)
-trap 'rm -rf "$TMP"' EXIT
+trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -116,7 +116,7 @@ median() {
 # calc EXPR: awk arithmetic, "n/a" when any operand is n/a.
 calc() {
 	case "$*" in *n/a*) echo n/a; return ;; esac
-	awk "BEGIN {printf \"%.4g\", $*}"
+	awk "BEGIN {printf \"%.4g\\n\", $*}"
 }
 # ratio EXPR [SUFFIX]: like calc, with SUFFIX appended to a number.
 ratio() {
@@ -292,53 +292,69 @@ if have "$DVM" && have "$PIO1" && have "$PIO2"; then
 		dvm_flat=()
 	fi
 fi
-# once STATUS CMD...: the wall time (us) of one run, or nothing on failure.
+# once STATUS CMD...: "WALL_US CPU_US" of one run, or nothing on failure.
 once() {
 	local status=$1
 	shift
-	"$SPAWN" -r 1 -w 0 -s "$status" -- "$@" 2>/dev/null | sed -n 's/.*median_us=\([0-9.]*\).*/\1/p'
+	"$SPAWN" -r 1 -w 0 -s "$status" -- "$@" 2>/dev/null |
+		sed -n 's/.*median_us=\([0-9.]*\).*cpu_us=\([0-9.]*\).*/\1 \2/p'
 }
 # Each round times both sides at both lengths, back to back, and yields one
-# per-exit figure per side and their ratio; the order of the sides alternates
-# between rounds.  Pairing within a round cancels drift in host load, which
-# on two shared CPUs is the main noise.  Round 0 is a discarded warm-up.
+# per-exit figure per side and their ratio, from wall time and from CPU time;
+# the order of the sides alternates between rounds.  Pairing within a round
+# cancels drift in host load, which on two shared CPUs is the main noise.
+# Round 0 is a discarded warm-up.
 dn=$((PIO_N2 - PIO_N1))
 for ((i = 0; i <= PIO_ROUNDS; i++)); do
 	sides=(bare dvm)
 	((i % 2)) && sides=(dvm bare)
-	declare -A pe=()
+	declare -A pe=() pc=()
 	for side in "${sides[@]}"; do
 		if [ "$side" = bare ]; then
-			t1=$(once 0 "$PIOLOOP" "$PIO1" "$GUEST_MEM_MIB")
-			t2=$(once 0 "$PIOLOOP" "$PIO2" "$GUEST_MEM_MIB")
+			r1=$(once 0 "$PIOLOOP" "$PIO1" "$GUEST_MEM_MIB")
+			r2=$(once 0 "$PIOLOOP" "$PIO2" "$GUEST_MEM_MIB")
 		elif [ ${#dvm_flat[@]} -gt 0 ]; then
-			t1=$(once 1 "${dvm_flat[@]}" "$PIO1")
-			t2=$(once 1 "${dvm_flat[@]}" "$PIO2")
+			r1=$(once 1 "${dvm_flat[@]}" "$PIO1")
+			r2=$(once 1 "${dvm_flat[@]}" "$PIO2")
 		else
 			continue
 		fi
-		[ -n "$t1" ] && [ -n "$t2" ] && pe[$side]=$(calc "($t2 - $t1) * 1000 / $dn")
+		if [ -z "$r1" ] || [ -z "$r2" ]; then continue; fi
+		read -r w1 c1 <<<"$r1"
+		read -r w2 c2 <<<"$r2"
+		pe[$side]=$(calc "($w2 - $w1) * 1000 / $dn")
+		pc[$side]=$(calc "($c2 - $c1) * 1000 / $dn")
 	done
-	((i == 0)) && continue
-	[ -n "${pe[bare]:-}" ] && echo "${pe[bare]}" >>"$TMP/pio_bare"
-	[ -n "${pe[dvm]:-}" ] && echo "${pe[dvm]}" >>"$TMP/pio_dvm"
-	[ -n "${pe[bare]:-}" ] && [ -n "${pe[dvm]:-}" ] &&
-		calc "${pe[dvm]} / ${pe[bare]}" >>"$TMP/pio_ratio"
-	unset pe
+	if ((i > 0)); then
+		[ -n "${pe[bare]:-}" ] && echo "${pe[bare]}" >>"$TMP/pio_bare"
+		[ -n "${pe[dvm]:-}" ] && echo "${pe[dvm]}" >>"$TMP/pio_dvm"
+		[ -n "${pc[bare]:-}" ] && echo "${pc[bare]}" >>"$TMP/pio_bare_cpu"
+		[ -n "${pc[dvm]:-}" ] && echo "${pc[dvm]}" >>"$TMP/pio_dvm_cpu"
+		if [ -n "${pe[bare]:-}" ] && [ -n "${pe[dvm]:-}" ]; then
+			calc "${pe[dvm]} / ${pe[bare]}" >>"$TMP/pio_ratio"
+			calc "${pc[dvm]} / ${pc[bare]}" >>"$TMP/pio_ratio_cpu"
+		fi
+	fi
+	unset pe pc
 done
 pe_bare=$(median "$TMP/pio_bare")
 pe_dvm=$(median "$TMP/pio_dvm")
+pc_bare=$(median "$TMP/pio_bare_cpu")
+pc_dvm=$(median "$TMP/pio_dvm_cpu")
 pio_ratio=$(median "$TMP/pio_ratio")
+pio_ratio_cpu=$(median "$TMP/pio_ratio_cpu")
 pio_spread=n/a
 if [ -s "$TMP/pio_ratio" ]; then
 	pio_spread=$(sort -g "$TMP/pio_ratio" | awk '{v[NR] = $1} END {
-		printf "%.3g .. %.3g", v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)] }')
+		printf "%.3f .. %.3f", v[int((NR + 3) / 4)], v[int((3 * NR + 3) / 4)] }')
 fi
 "$PIOLOOP" "$PIO2" "$GUEST_MEM_MIB" >"$TMP/bare_inner.out" 2>/dev/null
 pe_inner=$(sed -n 's/.*ns_per_exit=\([0-9.]*\).*/\1/p' "$TMP/bare_inner.out")
 row "port-I/O exit (ns/exit)" "$pe_dvm" "bare KVM_RUN $pe_bare" \
-	"$(ratio "$pio_ratio" x)" "dvm <= 1.05x bare" "$(verdict "$pio_ratio <= 1.05")"
+	"$(ratio "$pio_ratio" "x paired")" "dvm <= 1.05x bare" "$(verdict "$pio_ratio <= 1.05")"
 row "  ratio, quartiles over rounds" "-" "-" "$pio_spread" "noise check" "-"
+row "  same in CPU time (ns/exit)" "$pc_dvm" "bare KVM_RUN $pc_bare" \
+	"$(ratio "$pio_ratio_cpu" "x paired")" "context" "-"
 row "  bare loop, timed inside (ns/exit)" "-" "${pe_inner:-n/a}" "-" "cross-check" "-"
 note "PIO: per-exit = (wall at N=$PIO_N2 - wall at N=$PIO_N1) / $dn per side and round; the ratio is the median of the per-round ratios; an exit here includes emulating the guest's out/dec/jnz"
 
