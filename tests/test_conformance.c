@@ -25,6 +25,7 @@
 #include <cmocka.h>
 
 #include "dvm/device.h"
+#include "dvm/devices/debug_exit.h"
 #include "dvm/vm.h"
 
 struct backend {
@@ -202,6 +203,13 @@ static const struct dvm_attr_desc fixture_attrs[] = {
      .kind = DVM_ATTR_COMMAND,
      .access = DVM_ATTR_W,
      .format = DVM_FMT_UINT},
+    {.group = FIXTURE_GRP_CMD,
+     .attr = 1,
+     .name = "init",
+     .size = 4,
+     .kind = DVM_ATTR_COMMAND,
+     .access = DVM_ATTR_W,
+     .format = DVM_FMT_UINT},
 };
 
 static int fixture_create(struct dvm_device *dev)
@@ -230,6 +238,9 @@ static int fixture_set(struct dvm_device *dev, const struct kvm_device_attr *att
 	(void)dev;
 	if (attr->group == FIXTURE_GRP_CONFIG && attr->attr == 0)
 		memcpy(&fixture_base, (void *)(uintptr_t)attr->addr, 8);
+	/* A command that needs its configuration first (the VGIC's CTRL_INIT). */
+	if (attr->group == FIXTURE_GRP_CMD && attr->attr == 1 && !fixture_base)
+		return -ENXIO;
 	return 0;
 }
 
@@ -619,12 +630,34 @@ static void schema_rows(void **state)
 	CHECK_RET(b, dvm_device_set(vm, fd, FIXTURE_GRP_CONFIG, 0, NULL), -EFAULT);
 	CHECK_RET(b, dvm_device_set(vm, fd, FIXTURE_GRP_CONFIG, 0, (void *)0xffff900000000000ull),
 		  -EFAULT);
+	/* A command before the configuration it needs: ENXIO. */
+	fixture_base = 0;
+	CHECK_RET(b, dvm_device_set(vm, fd, FIXTURE_GRP_CMD, 1, &small), -ENXIO);
 	/* A configuration attribute set twice: EEXIST, and the first value stays. */
 	v = 0x2000;
 	CHECK_RET(b, dvm_device_set(vm, fd, FIXTURE_GRP_CONFIG, 0, &v), 0);
 	v = 0x3000;
 	CHECK_RET(b, dvm_device_set(vm, fd, FIXTURE_GRP_CONFIG, 0, &v), -EEXIST);
 	CHECK_RET(b, fixture_base, 0x2000);
+	CHECK_RET(b, dvm_device_set(vm, fd, FIXTURE_GRP_CMD, 1, &small), 0);
+	/* Beyond the address space: E2BIG (a debug-exit port range past 0xffff). */
+	int dbg = dvm_create_type(vm, DVM_DEV_TYPE_DEBUG_EXIT);
+	uint16_t iobase = 0xfffe;
+	CHECK_RET(b,
+		  dvm_device_set(vm, dbg, DVM_DEBUG_EXIT_GRP_CONFIG, DVM_DEBUG_EXIT_CONFIG_IOBASE,
+				 &iobase),
+		  -E2BIG);
+	iobase = 0xfffc;
+	CHECK_RET(b,
+		  dvm_device_set(vm, dbg, DVM_DEBUG_EXIT_GRP_CONFIG, DVM_DEBUG_EXIT_CONFIG_IOBASE,
+				 &iobase),
+		  0);
+	uint8_t iosize = 3;
+	CHECK_RET(b,
+		  dvm_device_set(vm, dbg, DVM_DEBUG_EXIT_GRP_CONFIG, DVM_DEBUG_EXIT_CONFIG_IOSIZE,
+				 &iosize),
+		  -EINVAL);
+	dvm_device_close(vm, dbg);
 	/* After start, BEFORE_START attributes answer EBUSY (serial's base). */
 	int uart = dvm_create_type(vm, DVM_DEV_TYPE_SERIAL_8250);
 	const struct dvm_attr_desc *base =

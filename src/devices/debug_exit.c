@@ -106,7 +106,6 @@ static int debug_exit_start(struct dvm_device *dev)
 
 	pthread_mutex_lock(&d->lock);
 	if (!d->registered) {
-		/* A range running past port 0xffff answers -EINVAL from the bus. */
 		ret = dvm_bus_register(d->vm, DVM_BUS_PIO, d->iobase, d->iosize, &debug_exit_io_ops,
 				       d);
 		if (!ret) {
@@ -146,12 +145,17 @@ static int debug_exit_set_attr(struct dvm_device *dev, const struct kvm_device_a
 	switch (attr->attr) {
 	case DVM_DEBUG_EXIT_CONFIG_IOBASE:
 		memcpy(&base, p, sizeof(base));
-		d->iobase = base;
+		if ((uint32_t)base + d->iosize > 0x10000)
+			ret = -E2BIG; /* would run past the port address space */
+		else
+			d->iobase = base;
 		break;
 	case DVM_DEBUG_EXIT_CONFIG_IOSIZE:
 		memcpy(&size, p, sizeof(size));
 		if (size != 1 && size != 2 && size != 4)
 			ret = -EINVAL;
+		else if ((uint32_t)d->iobase + size > 0x10000)
+			ret = -E2BIG;
 		else
 			d->iosize = size;
 		break;
