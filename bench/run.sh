@@ -32,6 +32,8 @@ trap '[ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"' EXIT
 log() { printf '%s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- build
+BUILD_LOG=$BUILD/bench-build.log
+BUILD_FAILED=""
 build() {
 	if [ "${SKIP_BUILD:-0}" = 1 ]; then
 		return
@@ -42,12 +44,14 @@ build() {
 			{ log "bench: configure failed (see below); trying standalone build"; tail -5 "$TMP/configure.log" >&2; }
 	fi
 	if [ -f "$BUILD/CMakeCache.txt" ]; then
-		log "bench: building in $BUILD"
-		if ! cmake --build "$BUILD" -j2 >"$TMP/build.log" 2>&1; then
+		log "bench: building in $BUILD (log: $BUILD_LOG)"
+		if ! cmake --build "$BUILD" -j2 >"$BUILD_LOG" 2>&1; then
 			log "bench: full build failed; building the bench targets one by one"
-			for t in bench_spawn bare_kvm_floor bare_kvm_pio_loop bench_guests dvm bench_attr; do
-				cmake --build "$BUILD" -j2 --target "$t" >>"$TMP/build.log" 2>&1 ||
+			for t in bench_spawn bare_kvm_floor bare_kvm_pio_loop bench_guests guests dvm bench_attr; do
+				if ! cmake --build "$BUILD" -j2 --target "$t" >>"$BUILD_LOG" 2>&1; then
 					log "bench:   target $t failed to build"
+					BUILD_FAILED="$BUILD_FAILED $t"
+				fi
 			done
 		fi
 	fi
@@ -155,6 +159,7 @@ if have "$DVM" && have "$HELLO"; then
 else
 	note "dvm or the hello guest is not built yet ($DVM, $HELLO): dvm rows are SKIP"
 fi
+[ -n "$BUILD_FAILED" ] && note "these targets failed to build:$BUILD_FAILED (see $BUILD_LOG)"
 
 qemu_hello=()
 qemu_machine=n/a
