@@ -23,6 +23,16 @@ dvm_guest_test(guest_hello_exit
 dvm_guest_test(guest_timer
   --status 67 --stdout "timer: start" --stdout "timer: 3 ticks"
   -- ${DVM_RUN} ${DVM_TEST_GUESTS}/timer.elf)
+# The UART's THR-empty and receive interrupts through the in-kernel irqchip;
+# the receive half reads "ping" typed on the console (dvm's stdin).
+dvm_guest_test(guest_uartirq
+  --stdin "ping\\n" --timeout 20
+  --status 99 --stdout "uart: route pic" --stdout "uart: thre irq ok" --stdout "uart: got ping"
+  -- ${DVM_RUN} ${DVM_TEST_GUESTS}/uartirq.elf)
+dvm_guest_test(guest_uartirq_ioapic
+  --stdin "ping\\n" --timeout 20
+  --status 99 --stdout "uart: route ioapic" --stdout "uart: thre irq ok" --stdout "uart: got ping"
+  -- ${DVM_RUN} --cmdline ioapic=1 ${DVM_TEST_GUESTS}/uartirq.elf)
 dvm_guest_test(guest_reboot
   --status 0 --stdout "rebooting"
   -- ${DVM_RUN} ${DVM_TEST_GUESTS}/reboot.elf)

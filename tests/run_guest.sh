@@ -3,12 +3,15 @@
 # Runs one guest under dvm and checks how it ended.
 #
 # usage: run_guest.sh [--status N] [--stdout TEXT]... [--stderr TEXT]...
-#                     [--write FILE PRINTF-FORMAT]... [--timeout SECONDS]
+#                     [--write FILE PRINTF-FORMAT]... [--stdin PRINTF-FORMAT]
+#                     [--timeout SECONDS]
 #                     -- DVM-COMMAND...
 #   --status N       the exit status dvm must end with (default 0)
 #   --stdout TEXT    stdout must contain TEXT (fixed string)
 #   --stderr TEXT    stderr must contain TEXT
 #   --write F FMT    create F with printf FMT before running (test inputs)
+#   --stdin FMT      feed printf FMT to dvm's stdin (the guest console);
+#                    otherwise stdin is /dev/null
 # Exits 0 on success, 1 on failure, 77 (CTest skip) without /dev/kvm.
 set -u
 
@@ -18,7 +21,9 @@ stdout_checks=$(mktemp)
 stderr_checks=$(mktemp)
 out=$(mktemp)
 errout=$(mktemp)
-trap 'rm -f "$stdout_checks" "$stderr_checks" "$out" "$errout"' EXIT
+input=$(mktemp)
+trap 'rm -f "$stdout_checks" "$stderr_checks" "$out" "$errout" "$input"' EXIT
+stdin_file=/dev/null
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -26,6 +31,7 @@ while [ $# -gt 0 ]; do
 	--stdout) printf '%s\n' "$2" >>"$stdout_checks"; shift 2 ;;
 	--stderr) printf '%s\n' "$2" >>"$stderr_checks"; shift 2 ;;
 	--write) printf "$3" >"$2" || exit 1; shift 3 ;;
+	--stdin) printf "$2" >"$input" || exit 1; stdin_file=$input; shift 2 ;;
 	--timeout) timeout_s=$2; shift 2 ;;
 	--) shift; break ;;
 	*) echo "run_guest.sh: unknown option $1" >&2; exit 1 ;;
@@ -48,7 +54,7 @@ if ! (exec 3<>/dev/kvm) 2>/dev/null; then
 fi
 
 echo "running: $*"
-timeout -k 5 "$timeout_s" "$@" </dev/null >"$out" 2>"$errout"
+timeout -k 5 "$timeout_s" "$@" <"$stdin_file" >"$out" 2>"$errout"
 status=$?
 
 echo "--- stdout"
