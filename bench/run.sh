@@ -102,7 +102,8 @@ have() { [ -e "$1" ]; }
 
 # ---------------------------------------------------------------- helpers
 # sample VAR_PREFIX STATUS CMD...: one timed run; appends the wall time (us)
-# to $TMP/VAR.t and the peak RSS (KiB) to $TMP/VAR.rss.  Returns non-zero
+# to $TMP/VAR.t, the CPU time (us) to $TMP/VAR.cpu and the peak RSS (KiB) to
+# $TMP/VAR.rss.  Returns non-zero
 # (and records nothing) when the command failed or exited with another status.
 sample() {
 	local key=$1 status=$2
@@ -111,6 +112,7 @@ sample() {
 	line=$("$SPAWN" -r 1 -w 0 -s "$status" -- "$@" 2>>"$TMP/$key.err") || return 1
 	sed -n 's/.*median_us=\([0-9.]*\).*/\1/p' <<<"$line" >>"$TMP/$key.t"
 	sed -n 's/.*rss_kib=\([0-9]*\).*/\1/p' <<<"$line" >>"$TMP/$key.rss"
+	sed -n 's/.*cpu_us=\([0-9.]*\).*/\1/p' <<<"$line" >>"$TMP/$key.cpu"
 }
 # median FILE: the median of the numbers in FILE, or "n/a".
 median() {
@@ -233,6 +235,10 @@ row "  same, one-exit flat guest (ms)" "$(ms "$t_one")" "floor $(ms "$t_floor")"
 	"$(ratio "$t_one / $t_floor" x)" "like for like" "-"
 row "  floor + kernel irqchip & PIT (ms)" "$(ms "$t_one")" "floor -i $(ms "$t_floor_irq")" \
 	"$(ratio "$t_one / $t_floor_irq" x)" "context" "-"
+c_one=$(median "$TMP/dvm_one.cpu")
+c_floor_irq=$(median "$TMP/floor_irq.cpu")
+row "  same, CPU time (ms)" "$(ms "$c_one")" "floor -i $(ms "$c_floor_irq")" \
+	"$(ratio "$c_one / $c_floor_irq" x)" "context" "-"
 row "  exec of an empty static program (ms)" "-" "$(ms "$t_exec")" "-" "context" "-"
 
 # Guest memory the hello guest touches: the pages its PT_LOAD segments span
