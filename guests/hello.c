@@ -11,6 +11,7 @@ void guest_main(u32 magic, const struct multiboot_info *info)
 	const char *cmdline = "";
 	u32 code;
 
+	serial_enable_fifo();
 	serial_puts("Hello from the dvm guest!\n");
 	if (magic == MULTIBOOT_BOOTLOADER_MAGIC && (info->flags & MB_INFO_CMDLINE) && info->cmdline)
 		cmdline = (const char *)(uptr)info->cmdline;

@@ -5,12 +5,15 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -283,6 +286,7 @@ struct run_options {
 	uint64_t load_addr;
 	const char *guest;
 	int verbose;
+	bool sync_exit;
 };
 
 static void run_usage(FILE *f)
@@ -306,6 +310,9 @@ static void run_usage(FILE *f)
 		"      --load-addr ADDR   where a flat binary is loaded and entered\n"
 		"                         (32-bit protected mode; default 0x100000)\n"
 		"  -v, --verbose          say why the VM stopped\n"
+		"      --sync-exit        exit only after the kernel has destroyed the VM\n"
+		"                         (by default a reaper process holds it past dvm's\n"
+		"                         exit, as the kernel's teardown can take 5-30 ms)\n"
 		"  -h, --help             this text\n"
 		"\n"
 		"Exit status: 0 guest powered off or reset; (V<<1)|1 guest wrote V to\n"
@@ -486,22 +493,53 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
-static int build_and_run(struct dvm_vm *vm, const struct run_options *o);
+static int build_and_run(struct dvm_vm *vm, const struct run_options *o, bool *ran);
+
+/*
+ * Destroying a VM with an in-kernel irqchip and PIT takes the kernel 5-30 ms
+ * on some hosts (each in-kernel device leaves KVM's I/O bus through an RCU
+ * grace period), and it happens in the exit path of the process holding the
+ * last VM fd.  A small reaper that shares our fd table (CLONE_FILES) holds
+ * the VM's fds past our exit and dies with us (PR_SET_PDEATHSIG), so that
+ * teardown runs after dvm has returned its status instead of before.
+ */
+#define REAPER_STACK_SIZE (64 * 1024)
+
+static int reaper_main(void *arg)
+{
+	pid_t parent = (pid_t)(intptr_t)arg;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent) /* dvm already gone */
+		return 0;
+	for (;;)
+		pause();
+	return 0;
+}
+
+static bool defer_kvm_teardown(void)
+{
+	void *stack = mmap(NULL, REAPER_STACK_SIZE, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return false; /* not needed for correctness: exit just takes longer */
+	/* CLONE_VM: no page tables to copy; the reaper only sleeps. */
+	if (clone(reaper_main, (char *)stack + REAPER_STACK_SIZE, CLONE_VM | CLONE_FILES,
+		  (void *)(intptr_t)getpid()) < 0) {
+		munmap(stack, REAPER_STACK_SIZE);
+		return false;
+	}
+	return true;
+}
 
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"memory", required_argument, NULL, 'm'},
-	    {"cpus", required_argument, NULL, 'c'},
-	    {"device", required_argument, NULL, 'd'},
-	    {"cmdline", required_argument, NULL, 'C'},
-	    {"append", required_argument, NULL, 'C'},
-	    {"module", required_argument, NULL, 'M'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"load-addr", required_argument, NULL, 'l'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
+	    {"memory", required_argument, NULL, 'm'}, {"cpus", required_argument, NULL, 'c'},
+	    {"device", required_argument, NULL, 'd'}, {"cmdline", required_argument, NULL, 'C'},
+	    {"append", required_argument, NULL, 'C'}, {"module", required_argument, NULL, 'M'},
+	    {"format", required_argument, NULL, 'f'}, {"load-addr", required_argument, NULL, 'l'},
+	    {"verbose", no_argument, NULL, 'v'},      {"sync-exit", no_argument, NULL, 'S'},
+	    {"help", no_argument, NULL, 'h'},	      {0},
 	};
 	struct run_options o = {.memory = DEFAULT_MEMORY, .cpus = 1, .load_addr = 0x100000};
 	int opt;
@@ -557,6 +595,9 @@ static int cmd_run(int argc, char **argv)
 		case 'v':
 			o.verbose++;
 			break;
+		case 'S':
+			o.sync_exit = true;
+			break;
 		case 'h':
 			run_usage(stdout);
 			return 0;
@@ -571,6 +612,7 @@ static int cmd_run(int argc, char **argv)
 		die_usage("run: unexpected argument '%s' (one GUEST only; see dvm run --help)",
 			  argv[optind]);
 
+	bool deferred = !o.sync_exit && defer_kvm_teardown();
 	struct dvm_vm_config cfg = {.mem_size = o.memory};
 	struct dvm_vm *vm;
 	int ret = dvm_vm_create(&cfg, &vm);
@@ -580,14 +622,17 @@ static int cmd_run(int argc, char **argv)
 		return DVM_STATUS_HOST_ERROR;
 	}
 
-	ret = build_and_run(vm, &o);
-	dvm_vm_shutdown(vm);
+	bool ran = false;
+	ret = build_and_run(vm, &o, &ran);
 	fflush(stdout);
+	if (ran && deferred)
+		_exit(ret); /* the reaper's exit destroys the VM, after ours */
+	dvm_vm_shutdown(vm);
 	return ret;
 }
 
 /* The default PC, as a list of devices, then the guest; returns the exit status. */
-static int build_and_run(struct dvm_vm *vm, const struct run_options *o)
+static int build_and_run(struct dvm_vm *vm, const struct run_options *o, bool *ran)
 {
 	/* The irqchip must exist before vCPUs. */
 	static const uint32_t machine[] = {DVM_DEV_TYPE_PIC,   DVM_DEV_TYPE_IOAPIC,
@@ -628,6 +673,7 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o)
 		pthread_detach(sig_thread);
 
 	ret = dvm_vm_start(vm);
+	*ran = true;
 	enum dvm_stop_reason reason;
 	const char *message;
 	int status = dvm_vm_wait(vm, &reason, &message);

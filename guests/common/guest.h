@@ -53,6 +53,7 @@ static inline u8 inb(u16 port)
 
 void serial_putc(char c);
 void serial_puts(const char *s);
+void serial_enable_fifo(void);
 void serial_put_uint(u32 value);
 /* Writes the byte to isa-debug-exit (port 0xf4); the VMM exits (v << 1) | 1. */
 void debug_exit(u8 code);
