@@ -148,6 +148,8 @@ static void vcpu_state_groups(void **state)
 	assert_int_equal(msr, 0x10);
 	assert_int_equal(dvm_device_has(vm, v0, DVM_VCPU_GRP_MSRS, 0x7777777), -ENXIO);
 	assert_int_equal(dvm_device_get(vm, v0, DVM_VCPU_GRP_MSRS, 0x7777777, &msr), -ENXIO);
+	/* ENXIO comes before the value pointer is looked at, as in the kernel. */
+	assert_int_equal(dvm_device_get(vm, v0, DVM_VCPU_GRP_MSRS, 0x7777777, NULL), -ENXIO);
 
 	/* MP_STATE: the boot CPU runs, the others wait for INIT/SIPI. */
 	struct kvm_mp_state mp;

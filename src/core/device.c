@@ -163,6 +163,13 @@ static long attr_ioctl(struct dvm_vm *vm, struct dvm_device *dev, unsigned long 
 		return dvm_attr_lookup(ops, attr->group, attr->attr) ? 0 : -ENXIO;
 	}
 	d = dvm_attr_lookup(ops, attr->group, attr->attr);
+	/* A type that narrows its schema (MSRs KVM lacks) says ENXIO first, as
+	 * the kernel checks group and attr before it touches addr. */
+	if (d && ops->has_attr) {
+		ret = ops->has_attr(dev, attr);
+		if (ret)
+			return ret;
+	}
 	ret = dvm_attr_check(dev, d, is_write, (const void *)(uintptr_t)attr->addr,
 			     dvm_vm_state(vm) == DVM_VM_RUNNING);
 	if (ret)

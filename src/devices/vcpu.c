@@ -28,6 +28,8 @@ struct vcpu {
 	uint32_t nr_msrs;
 };
 
+#define MSR_KVM_ASYNC_PF_INT 0x4b564d06u
+
 #define STATE_RW (DVM_ATTR_RW | DVM_ATTR_WHILE_PAUSED)
 
 static const struct dvm_attr_desc vcpu_attrs[] = {
@@ -274,6 +276,10 @@ static int vcpu_has_attr(struct dvm_device *dev, const struct kvm_device_attr *a
 		return -ENXIO;
 	switch (attr->group) {
 	case DVM_VCPU_GRP_MSRS:
+		/* KVM lists MSR_KVM_ASYNC_PF_INT but refuses writes to it without an
+		 * in-kernel LAPIC: it could be saved and never restored. */
+		if (attr->attr == MSR_KVM_ASYNC_PF_INT && !dvm_irq_has_kernel_irqchip(dev->vm))
+			return -ENXIO;
 		return has_msr(v, attr->attr) ? 0 : -ENXIO;
 	case DVM_VCPU_GRP_LAPIC:
 		return dvm_irq_has_kernel_irqchip(dev->vm) ? 0 : -ENXIO;
@@ -374,9 +380,6 @@ static int vcpu_attr(struct dvm_device *dev, const struct kvm_device_attr *attr,
 	}
 	if (attr->group == DVM_VCPU_GRP_MSRS)
 		return msr_access(v, attr->attr, addr, write);
-	ret = vcpu_has_attr(dev, attr);
-	if (ret)
-		return ret;
 	ret = group_ioctl(attr, write, &req);
 	if (ret)
 		return ret;
