@@ -263,6 +263,10 @@ static bool expect_has(const struct model *m, const struct dvm_device_ops *ops,
 		return true;
 	switch (a->group) {
 	case DVM_VCPU_GRP_MSRS:
+		/* dvm hides MSR_KVM_ASYNC_PF_INT without an irqchip: KVM refuses
+		 * to restore it there. */
+		if (a->attr == 0x4b564d06 && !m->irqchip)
+			return false;
 		return known_msr(a->attr);
 	case DVM_VCPU_GRP_LAPIC:
 		return m->irqchip;
@@ -388,9 +392,12 @@ static void attr_step(struct model *m, struct input *in, unsigned slot, uint8_t 
 		if (ret == 0)
 			FAIL("%s %s %s with addr 0x%llx answered 0\n", ops->name, cmd_name(cmd),
 			     d->name, (unsigned long long)a.addr);
-		if (permitted && !(ops->flags & DVM_OPS_PASSTHROUGH) && ret != -EFAULT)
-			FAIL("%s %s %s with addr 0x%llx answered %ld, not -EFAULT\n", ops->name,
-			     cmd_name(cmd), d->name, (unsigned long long)a.addr, ret);
+		/* What the type narrows out of its schema answers ENXIO first. */
+		bool narrowed = ops->has_attr && !expect_has(m, ops, &a);
+		if (permitted && !(ops->flags & DVM_OPS_PASSTHROUGH) &&
+		    ret != (narrowed ? -ENXIO : -EFAULT))
+			FAIL("%s %s %s with addr 0x%llx answered %ld, not -EFAULT (or ENXIO)\n",
+			     ops->name, cmd_name(cmd), d->name, (unsigned long long)a.addr, ret);
 		return;
 	}
 	if (ret == -EFAULT && guard)
