@@ -87,6 +87,18 @@ guest-crash)
 	expect 6 'triple fault.*' -- run --format flat "$tmp/crash.bin"
 	expect 6 'rip 0000000000100000' -- run --format flat "$tmp/crash.bin"
 	;;
+closed-stdio)
+	need_kvm
+	# With stdin closed, /dev/kvm must not become the console's fd 0.
+	timeout 60 "$dvm" run --cmdline exit=2 <&- >"$tmp/out" 2>&1
+	got=$?
+	if [ $got != 5 ] || ! grep -q 'Hello from the dvm guest' "$tmp/out"; then
+		echo "FAIL: with stdin closed: status $got"
+		cat "$tmp/out"
+		exit 1
+	fi
+	echo "ok: stdin closed -> 5"
+	;;
 signal)
 	need_kvm
 	printf '\xfa\xf4\xeb\xfd' >"$tmp/hang.bin" # cli; hlt; jmp: halts for ever

@@ -818,8 +818,18 @@ static void usage(FILE *f)
 		   "`dvm COMMAND --help` says more.\n");
 }
 
+/* A closed stdin/stdout/stderr would hand its number to /dev/kvm or a VM fd,
+ * and the console would then read or write it: fill the gaps first. */
+static void ensure_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", fd ? O_WRONLY : O_RDONLY) < 0)
+			_exit(DVM_STATUS_HOST_ERROR);
+}
+
 int main(int argc, char **argv)
 {
+	ensure_std_fds();
 	dvm_register_builtin_devices();
 	if (argc < 2) {
 		usage(stderr);
