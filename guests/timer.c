@@ -5,22 +5,9 @@
  */
 #include "common/guest.h"
 
-#define LAPIC_BASE 0xfee00000u
-#define LAPIC_EOI 0x0b0
-#define LAPIC_SVR 0x0f0
-#define LAPIC_LVT_TIMER 0x320
-#define LAPIC_LVT_LINT0 0x350
-#define LAPIC_LVT_LINT1 0x360
-#define LAPIC_TIMER_INITIAL 0x380
-#define LAPIC_TIMER_DIVIDE 0x3e0
-#define LAPIC_SVR_ENABLE 0x100
-#define LVT_MASKED 0x10000
-#define LVT_TIMER_PERIODIC 0x20000
 #define TIMER_DIVIDE_BY_1 0xb
 #define TIMER_VECTOR 0x20
 #define SPURIOUS_VECTOR 0xff
-#define CODE_SELECTOR 0x08 /* start32.S's GDT */
-#define INTERRUPT_GATE_32 0x8e
 
 volatile u32 ticks;
 
@@ -41,45 +28,17 @@ __asm__(".text\n"
 	"spurious_isr:\n"
 	"	ret $8\n");
 
-struct idt_gate {
-	u16 offset_low;
-	u16 selector;
-	u8 zero;
-	u8 type_attr;
-	u16 offset_high;
-} __attribute__((packed));
-
-static struct idt_gate idt[256];
-
-static void set_gate(unsigned vector, void (*handler)(void))
-{
-	u32 addr = (u32)(uptr)handler;
-
-	idt[vector] =
-	    (struct idt_gate){(u16)addr, CODE_SELECTOR, 0, INTERRUPT_GATE_32, (u16)(addr >> 16)};
-}
-
-static void lapic_write(u32 reg, u32 value)
-{
-	*(volatile u32 *)(uptr)(LAPIC_BASE + reg) = value;
-}
-
 void guest_main(u32 magic, const struct multiboot_info *info)
 {
-	struct {
-		u16 limit;
-		u32 base;
-	} __attribute__((packed)) idtr = {sizeof(idt) - 1, (u32)(uptr)idt};
-
 	(void)magic;
 	(void)info;
 	serial_puts("timer: start\n");
 	/* Mask both 8259s so only the LAPIC timer can interrupt. */
 	outb(0x21, 0xff);
 	outb(0xa1, 0xff);
-	set_gate(TIMER_VECTOR, timer_isr);
-	set_gate(SPURIOUS_VECTOR, spurious_isr);
-	__asm__ volatile("lidt %0" : : "m"(idtr));
+	idt_set_gate(TIMER_VECTOR, timer_isr);
+	idt_set_gate(SPURIOUS_VECTOR, spurious_isr);
+	idt_load();
 
 	lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | SPURIOUS_VECTOR);
 	lapic_write(LAPIC_LVT_LINT0, LVT_MASKED);

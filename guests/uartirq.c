@@ -52,22 +52,10 @@
 #define REDIR_LEVEL 0x8000 /* the UART holds its line while a cause is pending */
 #define REDIR_MASKED 0x10000
 
-#define LAPIC_BASE 0xfee00000u
-#define LAPIC_ID 0x020
-#define LAPIC_EOI 0x0b0
-#define LAPIC_SVR 0x0f0
-#define LAPIC_LVT_LINT0 0x350
-#define LAPIC_LVT_LINT1 0x360
-#define LAPIC_SVR_ENABLE 0x100
-#define LVT_MASKED 0x10000
-#define LVT_EXTINT 0x700
-
 #define UART_VECTOR_PIC (PIC1_VECTOR_BASE + UART_IRQ)
 #define UART_VECTOR_IOAPIC 0x30
 #define SPURIOUS_VECTOR 0xff
 #define PIC_SPURIOUS_VECTOR (PIC1_VECTOR_BASE + 7)
-#define CODE_SELECTOR 0x08 /* start32.S's GDT */
-#define INTERRUPT_GATE_32 0x8e
 
 #define LINE_MAX 16
 
@@ -78,30 +66,10 @@ static volatile u32 rx_len;
 static volatile int rx_done;
 static char rx_buf[LINE_MAX + 1];
 
-struct idt_gate {
-	u16 offset_low;
-	u16 selector;
-	u8 zero;
-	u8 type_attr;
-	u16 offset_high;
-} __attribute__((packed));
-
-static struct idt_gate idt[256];
-
-static void mmio_write(u32 addr, u32 value)
-{
-	*(volatile u32 *)(uptr)addr = value;
-}
-
-static u32 mmio_read(u32 addr)
-{
-	return *(volatile u32 *)(uptr)addr;
-}
-
 static void ioapic_write(u32 reg, u32 value)
 {
-	mmio_write(IOAPIC_BASE + IOAPIC_REGSEL, reg);
-	mmio_write(IOAPIC_BASE + IOAPIC_WIN, value);
+	mmio_write32(IOAPIC_BASE + IOAPIC_REGSEL, reg);
+	mmio_write32(IOAPIC_BASE + IOAPIC_WIN, value);
 }
 
 static void rx_drain(void)
@@ -159,7 +127,7 @@ void uart_irq(void)
 	if (!served)
 		empty_irqs++;
 	if (use_ioapic)
-		mmio_write(LAPIC_BASE + LAPIC_EOI, 0);
+		lapic_write(LAPIC_EOI, 0);
 	else
 		outb(PIC1_CMD, PIC_EOI);
 }
@@ -183,14 +151,6 @@ __asm__(".text\n"
 	"spurious_isr:\n" /* neither the LAPIC nor a PIC spurious takes an EOI */
 	"	ret $8\n");
 
-static void set_gate(unsigned vector, void (*handler)(void))
-{
-	u32 addr = (u32)(uptr)handler;
-
-	idt[vector] =
-	    (struct idt_gate){(u16)addr, CODE_SELECTOR, 0, INTERRUPT_GATE_32, (u16)(addr >> 16)};
-}
-
 static void pic_init(u8 master_mask)
 {
 	outb(PIC1_CMD, PIC_ICW1_INIT_ICW4);
@@ -207,21 +167,21 @@ static void pic_init(u8 master_mask)
 
 static void irq_route_init(void)
 {
-	u32 apic_id = mmio_read(LAPIC_BASE + LAPIC_ID) >> 24;
+	u32 apic_id = lapic_read(LAPIC_ID) >> 24;
 
 	/* Software-enable the LAPIC; it must also accept the PIC's ExtINT. */
-	mmio_write(LAPIC_BASE + LAPIC_SVR, LAPIC_SVR_ENABLE | SPURIOUS_VECTOR);
-	mmio_write(LAPIC_BASE + LAPIC_LVT_LINT1, LVT_MASKED);
+	lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | SPURIOUS_VECTOR);
+	lapic_write(LAPIC_LVT_LINT1, LVT_MASKED);
 	if (use_ioapic) {
 		/* Vectors still initialised so a stray PIC vector cannot alias an exception. */
 		pic_init(0xff);
-		mmio_write(LAPIC_BASE + LAPIC_LVT_LINT0, LVT_MASKED);
+		lapic_write(LAPIC_LVT_LINT0, LVT_MASKED);
 		ioapic_write(IOAPIC_REDTBL(UART_IRQ) + 1, apic_id << 24);
 		/* Fixed delivery, physical destination, active high, level. */
 		ioapic_write(IOAPIC_REDTBL(UART_IRQ), REDIR_LEVEL | UART_VECTOR_IOAPIC);
 	} else {
 		pic_init((u8) ~(1u << UART_IRQ));
-		mmio_write(LAPIC_BASE + LAPIC_LVT_LINT0, LVT_EXTINT);
+		lapic_write(LAPIC_LVT_LINT0, LVT_EXTINT);
 	}
 }
 
@@ -233,10 +193,6 @@ static void wait_for_irq(void)
 
 void guest_main(u32 magic, const struct multiboot_info *info)
 {
-	struct {
-		u16 limit;
-		u32 base;
-	} __attribute__((packed)) idtr = {sizeof(idt) - 1, (u32)(uptr)idt};
 	const char *cmdline = "";
 	u32 flag = 0;
 
@@ -245,11 +201,11 @@ void guest_main(u32 magic, const struct multiboot_info *info)
 	use_ioapic = cmdline_find_uint(cmdline, "ioapic=", &flag) && flag;
 	serial_puts(use_ioapic ? "uart: route ioapic\n" : "uart: route pic\n");
 
-	set_gate(UART_VECTOR_PIC, uart_isr);
-	set_gate(UART_VECTOR_IOAPIC, uart_isr);
-	set_gate(PIC_SPURIOUS_VECTOR, spurious_isr);
-	set_gate(SPURIOUS_VECTOR, spurious_isr);
-	__asm__ volatile("lidt %0" : : "m"(idtr));
+	idt_set_gate(UART_VECTOR_PIC, uart_isr);
+	idt_set_gate(UART_VECTOR_IOAPIC, uart_isr);
+	idt_set_gate(PIC_SPURIOUS_VECTOR, spurious_isr);
+	idt_set_gate(SPURIOUS_VECTOR, spurious_isr);
+	idt_load();
 	irq_route_init();
 
 	/* 1: THR is empty, so enabling THRI raises the interrupt at once. */

@@ -51,6 +51,46 @@ static inline u8 inb(u16 port)
 	return value;
 }
 
+static inline void mmio_write32(u32 addr, u32 value)
+{
+	*(volatile u32 *)(uptr)addr = value;
+}
+
+static inline u32 mmio_read32(u32 addr)
+{
+	return *(volatile u32 *)(uptr)addr;
+}
+
+/* The local APIC, at its reset address. */
+#define LAPIC_BASE 0xfee00000u
+#define LAPIC_ID 0x020
+#define LAPIC_EOI 0x0b0
+#define LAPIC_SVR 0x0f0
+#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_LVT_LINT0 0x350
+#define LAPIC_LVT_LINT1 0x360
+#define LAPIC_TIMER_INITIAL 0x380
+#define LAPIC_TIMER_DIVIDE 0x3e0
+#define LAPIC_SVR_ENABLE 0x100
+#define LVT_MASKED 0x10000
+#define LVT_EXTINT 0x700
+#define LVT_TIMER_PERIODIC 0x20000
+
+static inline void lapic_write(u32 reg, u32 value)
+{
+	mmio_write32(LAPIC_BASE + reg, value);
+}
+
+static inline u32 lapic_read(u32 reg)
+{
+	return mmio_read32(LAPIC_BASE + reg);
+}
+
+/* 32-bit guests' IDT: interrupt gates on start32.S's code segment.  The
+ * handlers must return with "ret $8", not iret (see timer.c). */
+void idt_set_gate(unsigned vector, void (*handler)(void));
+void idt_load(void);
+
 void serial_putc(char c);
 void serial_puts(const char *s);
 void serial_enable_fifo(void);

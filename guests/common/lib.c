@@ -59,6 +59,37 @@ void serial_put_uint(u32 value)
 		serial_putc(digits[--n]);
 }
 
+#define CODE_SELECTOR 0x08 /* start32.S's GDT */
+#define INTERRUPT_GATE_32 0x8e
+
+struct idt_gate {
+	u16 offset_low;
+	u16 selector;
+	u8 zero;
+	u8 type_attr;
+	u16 offset_high;
+} __attribute__((packed));
+
+static struct idt_gate idt[256];
+
+void idt_set_gate(unsigned vector, void (*handler)(void))
+{
+	u32 addr = (u32)(uptr)handler;
+
+	idt[vector & 0xff] =
+	    (struct idt_gate){(u16)addr, CODE_SELECTOR, 0, INTERRUPT_GATE_32, (u16)(addr >> 16)};
+}
+
+void idt_load(void)
+{
+	struct {
+		u16 limit;
+		u32 base;
+	} __attribute__((packed)) idtr = {sizeof(idt) - 1, (u32)(uptr)idt};
+
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+}
+
 void debug_exit(u8 code)
 {
 	outb(DEBUG_EXIT_PORT, code);
