@@ -28,6 +28,8 @@
 #include "dvm/device.h"
 #include "dvm/vm.h"
 
+#include "fuzz_input.h"
+
 #define VALBUF_SIZE (64 * 1024)
 #define MAX_TYPES 64
 #define MAX_HANDLES 6
@@ -36,28 +38,6 @@ static const struct dvm_device_ops *types[MAX_TYPES];
 static size_t nr_types;
 static uint8_t *valbuf;
 static int devnull = -1;
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t take8(struct input *in)
-{
-	if (!in->left)
-		return 0;
-	in->left--;
-	return *in->p++;
-}
-
-static uint64_t take(struct input *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++)
-		v |= (uint64_t)take8(in) << (8 * i);
-	return v;
-}
 
 static void collect(const struct dvm_device_ops *ops, void *opaque)
 {

@@ -49,6 +49,8 @@
 #include "dvm/devices/vcpu.h"
 #include "dvm/vm.h"
 
+#include "fuzz_input.h"
+
 #define VALBUF_SIZE (64 * 1024)
 #define MAX_HANDLES 16
 #define MAX_CREATES 12
@@ -73,28 +75,6 @@ static const uint64_t odd_msrs[] = {0x0,	0x10,	    0x1b,	0x3a,	    0x174,
 				    0x6e0,	0x800,	    0x802,	0x830,	    0x8ff,
 				    0x4b564d00, 0x40000000, 0xc0000080, 0xc0000100, 0xc0010000,
 				    0xffffffff, 1ull << 32, ~0ull};
-
-struct input {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint8_t take8(struct input *in)
-{
-	if (!in->left)
-		return 0;
-	in->left--;
-	return *in->p++;
-}
-
-static uint64_t take(struct input *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++)
-		v |= (uint64_t)take8(in) << (8 * i);
-	return v;
-}
 
 /* ---- reapers: the kernel's VM teardown, overlapped ---- */
 
