@@ -7,6 +7,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 need_kvm() {
+	if ! [ -c /dev/kvm ]; then
+		echo "SKIP: /dev/kvm not available (no such device)"
+		exit 77
+	fi
 	if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
 		echo "SKIP: /dev/kvm not available (cannot open it read-write)"
 		exit 77

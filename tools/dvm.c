@@ -412,21 +412,41 @@ static int apply_boot_state(struct dvm_vm *vm, int vcpu, const struct dvm_boot_s
 	return dvm_device_set(vm, vcpu, DVM_VCPU_GRP_REGS, 0, &bs->regs);
 }
 
-static int load_guest(struct dvm_vm *vm, const struct run_options *o, int boot_vcpu)
-{
-	struct dvm_boot_module mods[MAX_MODULES];
-	void *module_data[MAX_MODULES] = {0};
-	struct dvm_boot_state bs;
-	char err[256] = "";
+/* The guest image and modules, read before any VM exists so that a bad
+ * file is a usage error on any host. */
+struct guest_files {
+	const char *path;
+	void *image;
 	size_t len;
-	int ret = 0;
-	const char *path = o->guest ? o->guest : default_guest_path();
+	struct dvm_boot_module mods[MAX_MODULES];
+	void *module_data[MAX_MODULES];
+	unsigned nr_modules;
+};
 
-	if (!path)
+static void free_guest_files(struct guest_files *g)
+{
+	for (unsigned i = 0; i < g->nr_modules; i++)
+		free(g->module_data[i]);
+	free(g->image);
+}
+
+static int read_guest_files(const struct run_options *o, struct guest_files *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->path = o->guest ? o->guest : default_guest_path();
+	if (!g->path)
 		die_usage("no GUEST given and no bundled guest found");
-	void *image = read_file(path, &len);
-	if (!image) {
-		fprintf(stderr, "dvm: cannot read guest '%s': %s\n", path, strerror(errno));
+	g->image = read_file(g->path, &g->len);
+	if (!g->image) {
+		fprintf(stderr, "dvm: cannot read guest '%s': %s\n", g->path, strerror(errno));
+		return -EINVAL;
+	}
+	if (o->format == DVM_IMAGE_UNKNOWN &&
+	    dvm_image_detect(g->image, g->len) == DVM_IMAGE_UNKNOWN) {
+		fprintf(stderr,
+			"dvm: cannot load '%s': not a multiboot, ELF64 or bzImage image "
+			"(a raw binary needs --format flat)\n",
+			g->path);
 		return -EINVAL;
 	}
 	for (unsigned i = 0; i < o->nr_modules; i++) {
@@ -436,43 +456,48 @@ static int load_guest(struct dvm_vm *vm, const struct run_options *o, int boot_v
 		char *sp = strchr(file, ' ');
 		if (sp)
 			*sp = '\0';
-		module_data[i] = read_file(file, &mods[i].len);
-		if (!module_data[i]) {
+		g->module_data[i] = read_file(file, &g->mods[i].len);
+		if (!g->module_data[i]) {
 			fprintf(stderr, "dvm: cannot read module '%s': %s\n", file,
 				strerror(errno));
-			ret = -EINVAL;
-			goto out;
+			return -EINVAL;
 		}
-		mods[i].name = o->modules[i];
-		mods[i].data = module_data[i];
+		g->nr_modules = i + 1;
+		g->mods[i].name = o->modules[i];
+		g->mods[i].data = g->module_data[i];
 	}
+	return 0;
+}
+
+static int load_guest(struct dvm_vm *vm, const struct run_options *o, const struct guest_files *g,
+		      int boot_vcpu)
+{
+	struct dvm_boot_state bs;
+	char err[256] = "";
 	struct dvm_boot_params p = {
-	    .image_path = path,
+	    .image_path = g->path,
 	    .cmdline = o->cmdline,
-	    .modules = mods,
-	    .nr_modules = o->nr_modules,
+	    .modules = g->mods,
+	    .nr_modules = g->nr_modules,
 	    .flat_load_addr = o->load_addr,
 	};
 	uint64_t low = dvm_vm_mem_size(vm) < 0xc0000000ull ? dvm_vm_mem_size(vm) : 0xc0000000ull;
 	struct dvm_guest_mem mem = {.host = dvm_vm_gpa_to_hva(vm, 0, low), .size = low};
+	int ret;
+
 	memset(&bs, 0, sizeof(bs));
-	ret = dvm_load_image(&mem, image, len, &p, &bs, o->format, err, sizeof(err));
+	ret = dvm_load_image(&mem, g->image, g->len, &p, &bs, o->format, err, sizeof(err));
 	if (ret) {
-		fprintf(stderr, "dvm: cannot load '%s': %s\n", path, err[0] ? err : strerror(-ret));
-		goto out;
+		fprintf(stderr, "dvm: cannot load '%s': %s\n", g->path,
+			err[0] ? err : strerror(-ret));
+		return ret;
 	}
 	ret = apply_boot_state(vm, boot_vcpu, &bs);
-	if (ret)
+	if (ret) {
 		fprintf(stderr, "dvm: setting the boot CPU's entry state: %s\n", strerror(-ret));
-	else
-		ret = 0;
-	if (ret)
-		ret = -EIO;
-out:
-	for (unsigned i = 0; i < o->nr_modules; i++)
-		free(module_data[i]);
-	free(image);
-	return ret;
+		return -EIO;
+	}
+	return 0;
 }
 
 static struct dvm_vm *signal_vm;
@@ -494,7 +519,8 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
-static int build_and_run(struct dvm_vm *vm, const struct run_options *o, bool *ran);
+static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
+			 const struct guest_files *g, bool *ran);
 
 /*
  * Destroying a VM with an in-kernel irqchip and PIT takes the kernel 5-30 ms
@@ -615,18 +641,26 @@ static int cmd_run(int argc, char **argv)
 		die_usage("run: unexpected argument '%s' (one GUEST only; see dvm run --help)",
 			  argv[optind]);
 
+	struct guest_files guest;
+	int ret = read_guest_files(&o, &guest);
+	if (ret) {
+		free_guest_files(&guest);
+		return DVM_STATUS_USAGE;
+	}
 	bool deferred = !o.sync_exit && defer_kvm_teardown();
 	struct dvm_vm_config cfg = {.mem_size = o.memory};
 	struct dvm_vm *vm;
-	int ret = dvm_vm_create(&cfg, &vm);
+	ret = dvm_vm_create(&cfg, &vm);
 	if (ret) {
 		fprintf(stderr, "dvm: cannot create the VM: %s%s\n", strerror(-ret),
 			ret == -ENOENT || ret == -EACCES ? " (is /dev/kvm there and usable?)" : "");
+		free_guest_files(&guest);
 		return DVM_STATUS_HOST_ERROR;
 	}
 
 	bool ran = false;
-	ret = build_and_run(vm, &o, &ran);
+	ret = build_and_run(vm, &o, &guest, &ran);
+	free_guest_files(&guest);
 	fflush(stdout);
 	if (ran && deferred)
 		_exit(ret); /* the reaper's exit destroys the VM, after ours */
@@ -635,7 +669,8 @@ static int cmd_run(int argc, char **argv)
 }
 
 /* The default PC, as a list of devices, then the guest; returns the exit status. */
-static int build_and_run(struct dvm_vm *vm, const struct run_options *o, bool *ran)
+static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
+			 const struct guest_files *g, bool *ran)
 {
 	/* The irqchip must exist before vCPUs. */
 	static const uint32_t machine[] = {DVM_DEV_TYPE_PIC,   DVM_DEV_TYPE_IOAPIC,
@@ -656,8 +691,9 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o, bool *r
 		if (i == 0)
 			boot_vcpu = handle;
 	}
-	if (load_guest(vm, o, boot_vcpu))
-		return DVM_STATUS_USAGE;
+	ret = load_guest(vm, o, g, boot_vcpu);
+	if (ret)
+		return ret == -EIO ? DVM_STATUS_HOST_ERROR : DVM_STATUS_USAGE;
 
 	/* Signals end the VM cleanly; only the signal thread takes them. */
 	static sigset_t sigs;
