@@ -27,41 +27,11 @@
 #define MAX_DEVICE_ARGS 64
 #define MAX_MODULES 16
 
+/* "EEXIST" for -EEXIST: the name the kernel API documents. */
 static const char *errno_name(int err)
 {
-	switch (err) {
-	case ENODEV:
-		return "ENODEV";
-	case EEXIST:
-		return "EEXIST";
-	case EBUSY:
-		return "EBUSY";
-	case EPERM:
-		return "EPERM";
-	case EFAULT:
-		return "EFAULT";
-	case ENOTTY:
-		return "ENOTTY";
-	case ENXIO:
-		return "ENXIO";
-	case EINVAL:
-		return "EINVAL";
-	case E2BIG:
-		return "E2BIG";
-	case EIO:
-		return "EIO";
-	case ENOMEM:
-		return "ENOMEM";
-	case ENOSPC:
-		return "ENOSPC";
-	case ENOENT:
-		return "ENOENT";
-	case EACCES:
-		return "EACCES";
-	case ENOEXEC:
-		return "ENOEXEC";
-	}
-	return "E?";
+	const char *name = strerrorname_np(err);
+	return name ? name : "E?";
 }
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

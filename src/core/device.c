@@ -146,10 +146,10 @@ static long attr_ioctl(struct dvm_vm *vm, struct dvm_device *dev, unsigned long 
 	op = cmd == KVM_SET_DEVICE_ATTR	  ? ops->set_attr
 	     : cmd == KVM_GET_DEVICE_ATTR ? ops->get_attr
 					  : ops->has_attr;
-	if (cmd == KVM_HAS_DEVICE_ATTR && !op && ops->attrs)
-		op = NULL; /* derived from the schema below */
-	else if (!op)
-		return -EPERM; /* checked before the struct is looked at, as in the kernel */
+	/* A missing op is EPERM before the struct is looked at, as in the
+	 * kernel; HAS without an op of its own is derived from the schema. */
+	if (!op && !(cmd == KVM_HAS_DEVICE_ATTR && ops->attrs))
+		return -EPERM;
 	/* Kernel-backed: the kernel checks the pointer itself, in its own order. */
 	if (ops->flags & DVM_OPS_PASSTHROUGH)
 		return op(dev, attr);

@@ -695,11 +695,8 @@ static int serial_set_attr(struct dvm_device *dev, const struct kvm_device_attr 
 			s->irq = u32;
 			break;
 		case DVM_SERIAL_8250_CONFIG_CONSOLE:
-			memcpy(&u8, p, sizeof(u8));
-			if (u8 > 1)
-				ret = -EINVAL;
-			else
-				s->console = u8;
+			memcpy(&u8, p, sizeof(u8)); /* the core refused anything but 0 and 1 */
+			s->console = u8;
 			break;
 		default:
 			ret = -ENXIO;
