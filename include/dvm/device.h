@@ -75,7 +75,15 @@ struct dvm_attr_desc {
 	uint64_t min, max; /* DVM_FMT_UINT: values outside answer EINVAL (max 0: no limit) */
 	uint64_t def;	   /* DVM_FMT_UINT config: the default, for describe */
 	const char *help;  /* one line for describe */
+	/* DVM_FIELD(): an integer kept in the device's private struct, which the
+	 * core reads and writes itself (after ops->check_attr); 0: none. */
+	size_t field;
 };
+
+/* For a schema row: the core stores the attribute in dev->private->member.
+ * Sets .field and .size together, so they can't disagree. */
+#define DVM_FIELD(type, member)                                                                    \
+	.field = offsetof(type, member) + 1, .size = sizeof(((type *)0)->member)
 
 /* dvm_device_ops.flags */
 #define DVM_OPS_SINGLETON 0x1u	 /* one per VM: a second create answers EEXIST */
@@ -103,6 +111,10 @@ struct dvm_device_ops {
 	long (*ioctl)(struct dvm_device *dev, unsigned int cmd, void *arg);
 	/* Called when the VM starts running (all devices configured). */
 	int (*start)(struct dvm_device *dev);
+	/* Rules for a DVM_FIELD() write that min/max can't say (a set of
+	 * allowed values, a range that depends on another field): 0 or -errno.
+	 * NULL: the schema's checks are enough. */
+	int (*check_attr)(struct dvm_device *dev, const struct dvm_attr_desc *d, uint64_t value);
 };
 
 struct dvm_device {

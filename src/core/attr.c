@@ -82,3 +82,55 @@ int dvm_attr_check(const struct dvm_device *dev, const struct dvm_attr_desc *d, 
 		return -EINVAL;
 	return 0;
 }
+
+int dvm_attr_field_access(struct dvm_device *dev, const struct dvm_attr_desc *d, bool is_write,
+			  void *addr)
+{
+	uint8_t *field = (uint8_t *)dev->private + (d->field - 1);
+	uint64_t v;
+	int ret;
+
+	if (!is_write) {
+		switch (d->size) {
+		case 1:
+			v = __atomic_load_n(field, __ATOMIC_RELAXED);
+			break;
+		case 2:
+			v = __atomic_load_n((uint16_t *)field, __ATOMIC_RELAXED);
+			break;
+		case 4:
+			v = __atomic_load_n((uint32_t *)field, __ATOMIC_RELAXED);
+			break;
+		case 8:
+			v = __atomic_load_n((uint64_t *)field, __ATOMIC_RELAXED);
+			break;
+		default:
+			return -EINVAL; /* a schema mistake, caught by the tests */
+		}
+		memcpy(addr, &v, d->size);
+		return 0;
+	}
+	v = dvm_attr_read_uint(addr, d->size);
+	if (dev->ops->check_attr) {
+		ret = dev->ops->check_attr(dev, d, v);
+		if (ret)
+			return ret;
+	}
+	switch (d->size) {
+	case 1:
+		__atomic_store_n(field, (uint8_t)v, __ATOMIC_RELAXED);
+		break;
+	case 2:
+		__atomic_store_n((uint16_t *)field, (uint16_t)v, __ATOMIC_RELAXED);
+		break;
+	case 4:
+		__atomic_store_n((uint32_t *)field, (uint32_t)v, __ATOMIC_RELAXED);
+		break;
+	case 8:
+		__atomic_store_n((uint64_t *)field, v, __ATOMIC_RELAXED);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}

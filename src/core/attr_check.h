@@ -13,5 +13,9 @@ uint64_t dvm_attr_read_uint(const void *p, uint32_t size);
  * ENXIO, EPERM, EBUSY, EEXIST, EFAULT, EINVAL. */
 int dvm_attr_check(const struct dvm_device *dev, const struct dvm_attr_desc *d, bool is_write,
 		   const void *addr, bool running);
+/* Reads or writes a DVM_FIELD() row in dev->private; a write goes through
+ * ops->check_attr first.  Stores are atomic, so a reader never sees half. */
+int dvm_attr_field_access(struct dvm_device *dev, const struct dvm_attr_desc *d, bool is_write,
+			  void *addr);
 
 #endif

@@ -134,6 +134,14 @@ int dvm_create_device(struct dvm_vm *vm, struct kvm_create_device *cd)
 	return 0;
 }
 
+static bool schema_has_fields(const struct dvm_device_ops *ops)
+{
+	for (size_t i = 0; i < ops->nr_attrs; i++)
+		if (ops->attrs[i].field)
+			return true;
+	return false;
+}
+
 static long attr_ioctl(struct dvm_vm *vm, struct dvm_device *dev, unsigned long cmd,
 		       struct kvm_device_attr *attr)
 {
@@ -147,8 +155,8 @@ static long attr_ioctl(struct dvm_vm *vm, struct dvm_device *dev, unsigned long 
 	     : cmd == KVM_GET_DEVICE_ATTR ? ops->get_attr
 					  : ops->has_attr;
 	/* A missing op is EPERM before the struct is looked at, as in the
-	 * kernel; HAS without an op of its own is derived from the schema. */
-	if (!op && !(cmd == KVM_HAS_DEVICE_ATTR && ops->attrs))
+	 * kernel, unless the core can serve the call from the schema. */
+	if (!op && !(cmd == KVM_HAS_DEVICE_ATTR ? ops->attrs != NULL : schema_has_fields(ops)))
 		return -EPERM;
 	/* Kernel-backed: the kernel checks the pointer itself, in its own order. */
 	if (ops->flags & DVM_OPS_PASSTHROUGH)
@@ -170,11 +178,14 @@ static long attr_ioctl(struct dvm_vm *vm, struct dvm_device *dev, unsigned long 
 		if (ret)
 			return ret;
 	}
+	if (!op && !(d && d->field))
+		return -EPERM;
 	ret = dvm_attr_check(dev, d, is_write, (const void *)(uintptr_t)attr->addr,
 			     dvm_vm_state(vm) == DVM_VM_RUNNING);
 	if (ret)
 		return ret;
-	ret = op(dev, attr);
+	ret = d->field ? dvm_attr_field_access(dev, d, is_write, (void *)(uintptr_t)attr->addr)
+		       : op(dev, attr);
 	if (ret == 0 && is_write) {
 		size_t row = (size_t)(d - ops->attrs);
 		if (row < 64)

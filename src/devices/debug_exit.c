@@ -36,7 +36,7 @@ static const struct dvm_attr_desc debug_exit_attrs[] = {
 	.group = DVM_DEBUG_EXIT_GRP_CONFIG,
 	.attr = DVM_DEBUG_EXIT_CONFIG_IOBASE,
 	.name = "iobase",
-	.size = 2,
+	DVM_FIELD(struct debug_exit, iobase),
 	.kind = DVM_ATTR_CONFIG,
 	.access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
 	.format = DVM_FMT_UINT,
@@ -47,7 +47,7 @@ static const struct dvm_attr_desc debug_exit_attrs[] = {
 	.group = DVM_DEBUG_EXIT_GRP_CONFIG,
 	.attr = DVM_DEBUG_EXIT_CONFIG_IOSIZE,
 	.name = "iosize",
-	.size = 1,
+	DVM_FIELD(struct debug_exit, iosize),
 	.kind = DVM_ATTR_CONFIG,
 	.access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
 	.format = DVM_FMT_UINT,
@@ -131,62 +131,19 @@ static void debug_exit_free(struct dvm_device *dev)
 	dev->private = NULL;
 }
 
-static int debug_exit_set_attr(struct dvm_device *dev, const struct kvm_device_attr *attr)
+/* The rules the schema's min/max can't say. */
+static int debug_exit_check_attr(struct dvm_device *dev, const struct dvm_attr_desc *desc,
+				 uint64_t value)
 {
 	struct debug_exit *d = dev->private;
-	const void *p = (const void *)(uintptr_t)attr->addr;
-	uint16_t base;
-	uint8_t size;
-	int ret = 0;
+	uint32_t base = desc->attr == DVM_DEBUG_EXIT_CONFIG_IOBASE ? value : d->iobase;
+	uint32_t size = desc->attr == DVM_DEBUG_EXIT_CONFIG_IOSIZE ? value : d->iosize;
 
-	if (attr->group != DVM_DEBUG_EXIT_GRP_CONFIG)
-		return -ENXIO;
-	pthread_mutex_lock(&d->lock);
-	switch (attr->attr) {
-	case DVM_DEBUG_EXIT_CONFIG_IOBASE:
-		memcpy(&base, p, sizeof(base));
-		if ((uint32_t)base + d->iosize > 0x10000)
-			ret = -E2BIG; /* would run past the port address space */
-		else
-			d->iobase = base;
-		break;
-	case DVM_DEBUG_EXIT_CONFIG_IOSIZE:
-		memcpy(&size, p, sizeof(size));
-		if (size != 1 && size != 2 && size != 4)
-			ret = -EINVAL;
-		else if ((uint32_t)d->iobase + size > 0x10000)
-			ret = -E2BIG;
-		else
-			d->iosize = size;
-		break;
-	default:
-		ret = -ENXIO;
-	}
-	pthread_mutex_unlock(&d->lock);
-	return ret;
-}
-
-static int debug_exit_get_attr(struct dvm_device *dev, const struct kvm_device_attr *attr)
-{
-	struct debug_exit *d = dev->private;
-	void *p = (void *)(uintptr_t)attr->addr;
-	int ret = 0;
-
-	if (attr->group != DVM_DEBUG_EXIT_GRP_CONFIG)
-		return -ENXIO;
-	pthread_mutex_lock(&d->lock);
-	switch (attr->attr) {
-	case DVM_DEBUG_EXIT_CONFIG_IOBASE:
-		memcpy(p, &d->iobase, sizeof(d->iobase));
-		break;
-	case DVM_DEBUG_EXIT_CONFIG_IOSIZE:
-		memcpy(p, &d->iosize, sizeof(d->iosize));
-		break;
-	default:
-		ret = -ENXIO;
-	}
-	pthread_mutex_unlock(&d->lock);
-	return ret;
+	if (size != 1 && size != 2 && size != 4)
+		return -EINVAL;
+	if (base + size > 0x10000)
+		return -E2BIG; /* would run past the port address space */
+	return 0;
 }
 
 const struct dvm_device_ops dvm_debug_exit_ops = {
@@ -198,7 +155,6 @@ const struct dvm_device_ops dvm_debug_exit_ops = {
     .create = debug_exit_create,
     .release = debug_exit_free,
     .destroy = debug_exit_free,
-    .set_attr = debug_exit_set_attr,
-    .get_attr = debug_exit_get_attr,
+    .check_attr = debug_exit_check_attr,
     .start = debug_exit_start,
 };

@@ -131,7 +131,7 @@ static const struct dvm_attr_desc serial_attrs[] = {
 	.group = DVM_SERIAL_8250_GRP_CONFIG,
 	.attr = DVM_SERIAL_8250_CONFIG_BASE,
 	.name = "base",
-	.size = 2,
+	DVM_FIELD(struct serial, base),
 	.kind = DVM_ATTR_CONFIG,
 	.access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
 	.format = DVM_FMT_UINT,
@@ -145,7 +145,7 @@ static const struct dvm_attr_desc serial_attrs[] = {
 	.group = DVM_SERIAL_8250_GRP_CONFIG,
 	.attr = DVM_SERIAL_8250_CONFIG_IRQ,
 	.name = "irq",
-	.size = 4,
+	DVM_FIELD(struct serial, irq),
 	.kind = DVM_ATTR_CONFIG,
 	.access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
 	.format = DVM_FMT_UINT,
@@ -158,7 +158,7 @@ static const struct dvm_attr_desc serial_attrs[] = {
 	.group = DVM_SERIAL_8250_GRP_CONFIG,
 	.attr = DVM_SERIAL_8250_CONFIG_CONSOLE,
 	.name = "console",
-	.size = 1,
+	DVM_FIELD(struct serial, console),
 	.kind = DVM_ATTR_CONFIG,
 	.access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
 	.format = DVM_FMT_BOOL,
@@ -672,47 +672,18 @@ static int regs_restore(struct serial *s, const struct dvm_serial_8250_regs *r)
 	return 0;
 }
 
+/* Configuration rows are DVM_FIELD()s the core serves; only the state is ours. */
 static int serial_set_attr(struct dvm_device *dev, const struct kvm_device_attr *attr)
 {
 	struct serial *s = dev->private;
-	void *p = (void *)(uintptr_t)attr->addr;
 	struct dvm_serial_8250_regs regs;
-	uint32_t u32;
-	uint16_t u16;
-	uint8_t u8;
-	int ret = 0;
+	int ret;
 
+	if (attr->group != DVM_SERIAL_8250_GRP_STATE || attr->attr != DVM_SERIAL_8250_STATE_REGS)
+		return -ENXIO;
+	memcpy(&regs, (void *)(uintptr_t)attr->addr, sizeof(regs));
 	pthread_mutex_lock(&s->lock);
-	switch (attr->group) {
-	case DVM_SERIAL_8250_GRP_CONFIG:
-		switch (attr->attr) {
-		case DVM_SERIAL_8250_CONFIG_BASE:
-			memcpy(&u16, p, sizeof(u16));
-			s->base = u16;
-			break;
-		case DVM_SERIAL_8250_CONFIG_IRQ:
-			memcpy(&u32, p, sizeof(u32));
-			s->irq = u32;
-			break;
-		case DVM_SERIAL_8250_CONFIG_CONSOLE:
-			memcpy(&u8, p, sizeof(u8)); /* the core refused anything but 0 and 1 */
-			s->console = u8;
-			break;
-		default:
-			ret = -ENXIO;
-		}
-		break;
-	case DVM_SERIAL_8250_GRP_STATE:
-		if (attr->attr != DVM_SERIAL_8250_STATE_REGS) {
-			ret = -ENXIO;
-			break;
-		}
-		memcpy(&regs, p, sizeof(regs));
-		ret = regs_restore(s, &regs);
-		break;
-	default:
-		ret = -ENXIO;
-	}
+	ret = regs_restore(s, &regs);
 	pthread_mutex_unlock(&s->lock);
 	return ret;
 }
@@ -720,46 +691,15 @@ static int serial_set_attr(struct dvm_device *dev, const struct kvm_device_attr 
 static int serial_get_attr(struct dvm_device *dev, const struct kvm_device_attr *attr)
 {
 	struct serial *s = dev->private;
-	void *p = (void *)(uintptr_t)attr->addr;
 	struct dvm_serial_8250_regs regs;
-	uint32_t u32;
-	uint16_t u16;
-	uint8_t u8;
-	int ret = 0;
 
+	if (attr->group != DVM_SERIAL_8250_GRP_STATE || attr->attr != DVM_SERIAL_8250_STATE_REGS)
+		return -ENXIO;
 	pthread_mutex_lock(&s->lock);
-	switch (attr->group) {
-	case DVM_SERIAL_8250_GRP_CONFIG:
-		switch (attr->attr) {
-		case DVM_SERIAL_8250_CONFIG_BASE:
-			u16 = s->base;
-			memcpy(p, &u16, sizeof(u16));
-			break;
-		case DVM_SERIAL_8250_CONFIG_IRQ:
-			u32 = s->irq;
-			memcpy(p, &u32, sizeof(u32));
-			break;
-		case DVM_SERIAL_8250_CONFIG_CONSOLE:
-			u8 = s->console;
-			memcpy(p, &u8, sizeof(u8));
-			break;
-		default:
-			ret = -ENXIO;
-		}
-		break;
-	case DVM_SERIAL_8250_GRP_STATE:
-		if (attr->attr != DVM_SERIAL_8250_STATE_REGS) {
-			ret = -ENXIO;
-			break;
-		}
-		regs_save(s, &regs);
-		memcpy(p, &regs, sizeof(regs));
-		break;
-	default:
-		ret = -ENXIO;
-	}
+	regs_save(s, &regs);
 	pthread_mutex_unlock(&s->lock);
-	return ret;
+	memcpy((void *)(uintptr_t)attr->addr, &regs, sizeof(regs));
+	return 0;
 }
 
 const struct dvm_device_ops dvm_serial_8250_ops = {
