@@ -497,7 +497,7 @@ static void test_multiboot_elf_valid(void **state)
 	{
 		static const uint64_t want[4][3] = {{0, 0x9fc00, 1},
 						    {0x9fc00, 0x400, 2},
-						    {0xf0000, 0x10000, 2},
+						    {0xe0000, 0x20000, 2},
 						    {0x100000, TEST_RAM - 0x100000, 1}};
 
 		for (unsigned i = 0; i < 4; i++) {
@@ -795,7 +795,7 @@ static void test_bzimage_valid(void **state)
 	{
 		static const uint64_t want[4][3] = {{0, 0x9fc00, 1},
 						    {0x9fc00, 0x400, 2},
-						    {0xf0000, 0x10000, 2},
+						    {0xe0000, 0x20000, 2},
 						    {0x100000, TEST_RAM - 0x100000, 1}};
 
 		for (unsigned i = 0; i < 4; i++) {

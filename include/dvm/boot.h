@@ -12,6 +12,10 @@
  * zero page at 0x8000; multiboot info, memory map, module list and cmdlines
  * from 0x9000; entry RSP/ESP 0x80000.  Page 0 is never used (guests reuse it
  * as an AP trampoline).  RAM above 3 GiB is not described to the guest.
+ *
+ * The BIOS area [0xe0000, 0x100000) is reserved in the memory map and holds
+ * the firmware tables the machine builds: ACPI (RSDP first) in
+ * [0xe0000, 0xf0000), the MP table in [0xf0000, 0xf1000).
  */
 #ifndef DVM_BOOT_H
 #define DVM_BOOT_H

@@ -47,7 +47,7 @@
 /* Legacy PC holes reported in the memory map. */
 #define BOOT_EBDA_START 0x9fc00ull
 #define BOOT_VGA_START 0xa0000ull
-#define BOOT_BIOS_START 0xf0000ull
+#define BOOT_BIOS_START 0xe0000ull
 #define BOOT_HIGH_START 0x100000ull
 
 #define E820_RAM 1
