@@ -1,19 +1,4 @@
-# Guest integration tests: boot the guests from guests/ with `dvm run` and
-# check the exit status and console output (tests/run_guest.sh).  They skip
-# (status 77) where /dev/kvm cannot be opened.
-set(DVM_TEST_GUESTS ${CMAKE_BINARY_DIR}/guests)
-set(DVM_TEST_SCRATCH ${CMAKE_CURRENT_BINARY_DIR}/guest-inputs)
-file(MAKE_DIRECTORY ${DVM_TEST_SCRATCH})
-
-# dvm_guest_test(NAME CHECKS... -- DVM-RUN-ARGS...)
-function(dvm_guest_test name)
-  add_test(NAME ${name}
-    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/run_guest.sh ${ARGN})
-  set_tests_properties(${name} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 90 LABELS guest)
-endfunction()
-
-set(DVM_RUN $<TARGET_FILE:dvm> run)
-
+# Guest tests of the core machine: the guests from issue 2.
 dvm_guest_test(guest_hello
   --status 0 --stdout "Hello from the dvm guest!" --stdout "cmdline: ${DVM_TEST_GUESTS}/hello.elf"
   -- ${DVM_RUN} ${DVM_TEST_GUESTS}/hello.elf)
