@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,14 +17,17 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dvm/boot.h"
+#include "dvm/cpuid.h"
 #include "dvm/device.h"
 #include "dvm/devices/vcpu.h"
 #include "dvm/vm.h"
 
 #define DEFAULT_MEMORY (128ull << 20)
+#define DEFAULT_HALT_TIMEOUT_MS 1000
 #define MAX_DEVICE_ARGS 64
 #define MAX_MODULES 16
 
@@ -258,6 +262,8 @@ struct run_options {
 	const char *guest;
 	int verbose;
 	bool sync_exit;
+	const char *cpu;	  /* --cpu feature list, or NULL */
+	uint64_t halt_timeout_ms; /* 0: never */
 };
 
 static void run_usage(FILE *f)
@@ -271,7 +277,11 @@ static void run_usage(FILE *f)
 		"Without GUEST, boots the bundled hello guest.\n"
 		"\n"
 		"  -m, --memory SIZE      guest RAM, e.g. 64M, 1G (default 128M)\n"
-		"  -c, --cpus N           number of vCPUs (default 1)\n"
+		"  -c, --cpus N           number of vCPUs (default 1); the first boots the\n"
+		"                         guest, the others wait for INIT/SIPI\n"
+		"      --cpu FEATURES     edit CPUID: [host,]{+NAME|-NAME|NAME=on|off},...\n"
+		"                         e.g. -x2apic,+tsc-deadline; `--cpu help` lists\n"
+		"                         the names and what this host offers\n"
 		"  -d, --device SPEC      add a device: TYPE,attr=value,... (see dvm types,\n"
 		"                         dvm describe TYPE); repeatable\n"
 		"      --cmdline STR      kernel command line (multiboot, bzImage)\n"
@@ -280,6 +290,9 @@ static void run_usage(FILE *f)
 		"      --format FMT       elf64, multiboot, bzimage or flat (default: detect)\n"
 		"      --load-addr ADDR   where a flat binary is loaded and entered\n"
 		"                         (32-bit protected mode; default 0x100000)\n"
+		"      --halt-timeout SEC end the VM (status 8) once every vCPU has been\n"
+		"                         halted with interrupts off for SEC seconds\n"
+		"                         (default 1; 0: wait forever)\n"
 		"  -v, --verbose          say why the VM stopped\n"
 		"      --sync-exit        exit only after the kernel has destroyed the VM\n"
 		"                         (by default a reaper process holds it past dvm's\n"
@@ -288,7 +301,8 @@ static void run_usage(FILE *f)
 		"\n"
 		"Exit status: 0 guest powered off or reset; (V<<1)|1 guest wrote V to\n"
 		"debug-exit; 2 bad usage, file or image; 4 host error; 6 guest crashed\n"
-		"(fatal KVM exit, registers on stderr); 128+N stopped by signal N.\n");
+		"(fatal KVM exit, registers on stderr); 8 guest halted for good with\n"
+		"interrupts off (see --halt-timeout); 128+N stopped by signal N.\n");
 }
 
 static void *read_file(const char *path, size_t *len)
@@ -530,17 +544,202 @@ static bool defer_kvm_teardown(void)
 	return true;
 }
 
+/* ---- CPU features ---- */
+
+/* `--cpu help`: every name dvm knows, and whether this host offers it. */
+static int cpu_help(void)
+{
+	struct dvm_vm_config cfg = {.mem_size = 1 << 20};
+	struct dvm_cpuid supported;
+	struct dvm_vm *vm = NULL;
+	bool known = dvm_vm_create(&cfg, &vm) == 0 && dvm_cpuid_supported(vm, &supported) == 0;
+
+	printf("CPU features for --cpu (+NAME adds, -NAME removes; the default is\n"
+	       "everything this host's KVM offers)%s:\n",
+	       known ? "" : " -- /dev/kvm unavailable, so what the host offers is unknown");
+	for (size_t i = 0; i < dvm_nr_cpu_features; i++) {
+		const struct dvm_cpu_feature *f = &dvm_cpu_features[i];
+		printf("  %-20s leaf %#x.%u %s bit %2u%s\n", f->name, f->function, f->index,
+		       (const char *[]){"eax", "ebx", "ecx", "edx"}[f->reg], f->bit,
+		       !known			      ? ""
+		       : dvm_cpuid_has(&supported, f) ? "  offered"
+						      : "  -");
+	}
+	if (vm)
+		dvm_vm_shutdown(vm);
+	return 0;
+}
+
+/* --cpu on every vCPU; the check against the host comes first, for a clear message. */
+static int apply_cpu_features(struct dvm_vm *vm, const char *spec, const int *vcpus, unsigned n)
+{
+	struct dvm_cpuid supported, trial;
+	char err[200] = "";
+	int ret = dvm_cpuid_supported(vm, &supported);
+
+	if (ret) {
+		fprintf(stderr, "dvm: --cpu: cannot read the host's CPUID: %s\n", strerror(-ret));
+		return DVM_STATUS_HOST_ERROR;
+	}
+	trial = supported;
+	if (dvm_cpuid_edit(&trial, &supported, spec, err, sizeof(err))) {
+		fprintf(stderr, "dvm: --cpu %s: %s\n", spec, err);
+		return DVM_STATUS_USAGE;
+	}
+	char buf[DVM_VCPU_FEATURES_LEN] = "";
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (unsigned i = 0; i < n; i++) {
+		ret = dvm_device_set(vm, vcpus[i], DVM_VCPU_GRP_CONFIG, DVM_VCPU_CONFIG_FEATURES,
+				     buf);
+		if (ret) {
+			fprintf(stderr, "dvm: --cpu %s: vCPU %u: %s (%s)\n", spec, i,
+				strerror(-ret), errno_name(-ret));
+			return DVM_STATUS_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* ---- halt watchdog ---- */
+
+/*
+ * A guest that halts with interrupts off on every CPU can never run again
+ * (dvm sends no NMIs): end it with status 8 instead of hanging forever.
+ * vCPUs halted in the kernel can't be asked, so the VM is paused for a
+ * moment at each look; APs still waiting for INIT/SIPI count as stuck, since
+ * only a running CPU could start them.
+ */
+struct halt_watch {
+	struct dvm_vm *vm;
+	const int *vcpus;
+	unsigned nr_vcpus;
+	uint64_t timeout_ms;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	pthread_t thread;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* 1: every vCPU halted with IF=0 or waiting for SIPI, and one halted;
+ * 0: not; -1: couldn't look. */
+static int all_halted(struct halt_watch *w, unsigned *which, uint64_t *rip)
+{
+	bool any_halted = false;
+
+	for (unsigned i = 0; i < w->nr_vcpus; i++) {
+		struct kvm_mp_state mp;
+		struct kvm_regs regs;
+		if (dvm_device_get(w->vm, w->vcpus[i], DVM_VCPU_GRP_MP_STATE, 0, &mp) ||
+		    dvm_device_get(w->vm, w->vcpus[i], DVM_VCPU_GRP_REGS, 0, &regs))
+			return -1;
+		if (mp.mp_state == KVM_MP_STATE_UNINITIALIZED ||
+		    mp.mp_state == KVM_MP_STATE_INIT_RECEIVED)
+			continue;
+		if (mp.mp_state != KVM_MP_STATE_HALTED || (regs.rflags & 0x200))
+			return 0;
+		if (!any_halted) {
+			*which = i;
+			*rip = regs.rip;
+		}
+		any_halted = true;
+	}
+	return any_halted;
+}
+
+static void *halt_watch_main(void *arg)
+{
+	struct halt_watch *w = arg;
+	uint64_t period = w->timeout_ms / 4, since = 0, rip = 0;
+	unsigned which = 0;
+
+	if (period < 10)
+		period = 10;
+	if (period > 250)
+		period = 250;
+	pthread_mutex_lock(&w->lock);
+	while (!w->done) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)(period * 1000000);
+		until.tv_sec += until.tv_nsec / 1000000000;
+		until.tv_nsec %= 1000000000;
+		pthread_cond_timedwait(&w->cond, &w->lock, &until);
+		if (w->done)
+			break;
+		pthread_mutex_unlock(&w->lock);
+		int stuck = -1;
+		if (dvm_vm_pause(w->vm) == 0) {
+			stuck = all_halted(w, &which, &rip);
+			dvm_vm_resume(w->vm);
+		}
+		pthread_mutex_lock(&w->lock);
+		if (stuck <= 0) {
+			since = 0;
+			continue;
+		}
+		if (!since)
+			since = now_ms();
+		else if (now_ms() - since >= w->timeout_ms) {
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+				 "guest halted with interrupts off on every vCPU for %.3g s "
+				 "(vCPU %u at rip %#llx)",
+				 (double)w->timeout_ms / 1000, which, (unsigned long long)rip);
+			dvm_vm_request_stop(w->vm, DVM_STOP_GUEST_HALTED, DVM_STATUS_GUEST_HALTED,
+					    msg);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+static bool halt_watch_start(struct halt_watch *w)
+{
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	w->done = false;
+	return pthread_create(&w->thread, NULL, halt_watch_main, w) == 0;
+}
+
+static void halt_watch_stop(struct halt_watch *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->done = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"memory", required_argument, NULL, 'm'}, {"cpus", required_argument, NULL, 'c'},
-	    {"device", required_argument, NULL, 'd'}, {"cmdline", required_argument, NULL, 'C'},
-	    {"append", required_argument, NULL, 'C'}, {"module", required_argument, NULL, 'M'},
-	    {"format", required_argument, NULL, 'f'}, {"load-addr", required_argument, NULL, 'l'},
-	    {"verbose", no_argument, NULL, 'v'},      {"sync-exit", no_argument, NULL, 'S'},
-	    {"help", no_argument, NULL, 'h'},	      {0},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"cpus", required_argument, NULL, 'c'},
+	    {"device", required_argument, NULL, 'd'},
+	    {"cmdline", required_argument, NULL, 'C'},
+	    {"append", required_argument, NULL, 'C'},
+	    {"module", required_argument, NULL, 'M'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"load-addr", required_argument, NULL, 'l'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"sync-exit", no_argument, NULL, 'S'},
+	    {"cpu", required_argument, NULL, 'U'},
+	    {"halt-timeout", required_argument, NULL, 'H'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
 	};
-	struct run_options o = {.memory = DEFAULT_MEMORY, .cpus = 1, .load_addr = 0x100000};
+	struct run_options o = {.memory = DEFAULT_MEMORY,
+				.cpus = 1,
+				.load_addr = 0x100000,
+				.halt_timeout_ms = DEFAULT_HALT_TIMEOUT_MS};
 	int opt;
 	uint64_t v;
 
@@ -597,6 +796,23 @@ static int cmd_run(int argc, char **argv)
 		case 'S':
 			o.sync_exit = true;
 			break;
+		case 'U':
+			if (!strcmp(optarg, "help"))
+				return cpu_help();
+			o.cpu = optarg;
+			break;
+		case 'H': {
+			char *end;
+			errno = 0;
+			double sec = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(sec >= 0) || sec > 86400 * 365)
+				die_usage("--halt-timeout %s: expected seconds (0 = never)",
+					  optarg);
+			o.halt_timeout_ms = (uint64_t)(sec * 1000);
+			if (sec > 0 && o.halt_timeout_ms == 0)
+				o.halt_timeout_ms = 1;
+			break;
+		}
 		case 'h':
 			run_usage(stdout);
 			return 0;
@@ -655,15 +871,30 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 	for (unsigned i = 0; i < o->nr_devices; i++)
 		if (apply_device_arg(vm, o->devices[i]))
 			return DVM_STATUS_USAGE;
+	int *vcpus = calloc(o->cpus, sizeof(*vcpus));
+	if (!vcpus)
+		return DVM_STATUS_HOST_ERROR;
 	for (unsigned i = 0; i < o->cpus; i++) {
-		if (create_device(vm, dvm_device_ops_by_type(DVM_DEV_TYPE_VCPU), &handle))
-			return DVM_STATUS_HOST_ERROR;
-		if (i == 0)
-			boot_vcpu = handle;
+		ret = create_device(vm, dvm_device_ops_by_type(DVM_DEV_TYPE_VCPU), &vcpus[i]);
+		if (ret) {
+			if (ret == -ENOSPC)
+				fprintf(stderr,
+					"dvm: --cpus %u: this host's KVM allows fewer vCPUs\n",
+					o->cpus);
+			free(vcpus);
+			return ret == -ENOSPC ? DVM_STATUS_USAGE : DVM_STATUS_HOST_ERROR;
+		}
+	}
+	boot_vcpu = vcpus[0];
+	if (o->cpu && (ret = apply_cpu_features(vm, o->cpu, vcpus, o->cpus))) {
+		free(vcpus);
+		return ret;
 	}
 	ret = load_guest(vm, o, g, boot_vcpu);
-	if (ret)
+	if (ret) {
+		free(vcpus);
 		return ret == -EIO ? DVM_STATUS_HOST_ERROR : DVM_STATUS_USAGE;
+	}
 
 	/* Signals end the VM cleanly; only the signal thread takes them. */
 	static sigset_t sigs;
@@ -683,16 +914,22 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 
 	ret = dvm_vm_start(vm);
 	*ran = true;
+	struct halt_watch watch = {
+	    .vm = vm, .vcpus = vcpus, .nr_vcpus = o->cpus, .timeout_ms = o->halt_timeout_ms};
+	bool watching = !ret && o->halt_timeout_ms && halt_watch_start(&watch);
 	enum dvm_stop_reason reason;
 	const char *message;
 	int status = dvm_vm_wait(vm, &reason, &message);
+	if (watching)
+		halt_watch_stop(&watch);
+	free(vcpus);
 	pthread_mutex_lock(&signal_vm_lock);
 	signal_vm = NULL; /* the VM is about to go */
 	pthread_mutex_unlock(&signal_vm_lock);
 	if (ret)
 		status = DVM_STATUS_HOST_ERROR;
 	if (o->verbose || reason == DVM_STOP_GUEST_CRASH || reason == DVM_STOP_HOST_ERROR ||
-	    reason == DVM_STOP_SIGNAL)
+	    reason == DVM_STOP_SIGNAL || reason == DVM_STOP_GUEST_HALTED)
 		fprintf(stderr, "dvm: %s (exit status %d)\n", message, status & 0xff);
 	return status & 0xff;
 }

@@ -39,6 +39,7 @@ gdt:
 	.quad 0
 	.quad 0x00cf9b000000ffff /* 0x08: flat 32-bit code */
 	.quad 0x00cf93000000ffff /* 0x10: flat data */
+	.global gdt_desc
 gdt_desc:
 	.word gdt_desc - gdt - 1
 	.long gdt

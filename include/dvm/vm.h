@@ -61,6 +61,9 @@ int dvm_irq_get_line(struct dvm_vm *vm, uint32_t gsi); /* last level set, or -EI
 int dvm_irq_ensure_kernel_irqchip(struct dvm_vm *vm);
 bool dvm_irq_has_kernel_irqchip(const struct dvm_vm *vm);
 
+/* How many devices of a type the VM has now (vCPUs: fixed once started). */
+unsigned dvm_vm_nr_devices(const struct dvm_vm *vm, uint32_t type);
+
 /* Running. */
 enum dvm_vm_state { DVM_VM_CONFIGURING = 0, DVM_VM_RUNNING, DVM_VM_PAUSED, DVM_VM_STOPPED };
 enum dvm_vm_state dvm_vm_state(const struct dvm_vm *vm);
@@ -73,17 +76,19 @@ bool dvm_vm_started(const struct dvm_vm *vm); /* vCPUs have run at least once */
  */
 enum dvm_stop_reason {
 	DVM_STOP_NONE = 0,
-	DVM_STOP_POWEROFF,    /* status 0 */
-	DVM_STOP_RESET,	      /* status 0: i8042 / triple fault reset with no reboot */
-	DVM_STOP_DEBUG_EXIT,  /* status (V << 1) | 1 */
-	DVM_STOP_GUEST_CRASH, /* status 6: fatal KVM exit, registers dumped */
-	DVM_STOP_HOST_ERROR,  /* status 4: dvm could not go on */
-	DVM_STOP_SIGNAL,      /* status 128 + signal */
+	DVM_STOP_POWEROFF,     /* status 0 */
+	DVM_STOP_RESET,	       /* status 0: i8042 / triple fault reset with no reboot */
+	DVM_STOP_DEBUG_EXIT,   /* status (V << 1) | 1 */
+	DVM_STOP_GUEST_CRASH,  /* status 6: fatal KVM exit, registers dumped */
+	DVM_STOP_HOST_ERROR,   /* status 4: dvm could not go on */
+	DVM_STOP_SIGNAL,       /* status 128 + signal */
+	DVM_STOP_GUEST_HALTED, /* status 8: every vCPU halted with interrupts off */
 };
 #define DVM_STATUS_OK 0
 #define DVM_STATUS_USAGE 2
 #define DVM_STATUS_HOST_ERROR 4
 #define DVM_STATUS_GUEST_CRASH 6
+#define DVM_STATUS_GUEST_HALTED 8
 #define DVM_STATUS_SIGNAL_BASE 128
 
 /* Ask every vCPU to stop; the first request wins.  Safe from any thread and

@@ -322,3 +322,10 @@ void dvm_vm_shutdown(struct dvm_vm *vm)
 	}
 	dvm_vm_put(vm);
 }
+
+unsigned dvm_vm_nr_devices(const struct dvm_vm *vm, uint32_t type)
+{
+	if (type >= DVM_DEV_TYPE_MAX)
+		return 0;
+	return __atomic_load_n(&vm->nr_devices_of_type[type], __ATOMIC_RELAXED);
+}

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "dvm/cpuid.h"
 #include "dvm/device.h"
 #include "dvm/devices/vcpu.h"
 #include "dvm/runner.h"
@@ -24,6 +25,9 @@ struct vcpu {
 	size_t run_size;
 	uint32_t id;
 	struct dvm_cpuid cpuid;
+	struct dvm_cpuid supported; /* what the host offers: the limit for "features" */
+	uint32_t topology_cpus;	    /* 0: every vCPU of the VM, counted at start */
+	bool cpuid_explicit;	    /* the "cpuid" table was written whole: leave it be */
 	uint32_t *msr_list;
 	uint32_t nr_msrs;
 };
@@ -49,6 +53,24 @@ static const struct dvm_attr_desc vcpu_attrs[] = {
      .access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
      .format = DVM_FMT_BLOB,
      .help = "CPUID table (struct dvm_cpuid); defaults to KVM_GET_SUPPORTED_CPUID"},
+    {.group = DVM_VCPU_GRP_CONFIG,
+     .attr = DVM_VCPU_CONFIG_FEATURES,
+     .name = "features",
+     .size = DVM_VCPU_FEATURES_LEN,
+     .kind = DVM_ATTR_CONFIG,
+     .access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
+     .format = DVM_FMT_STRING,
+     .help = "named CPUID features: write \"-x2apic,+tsc-deadline\" to edit (EOPNOTSUPP for "
+	     "what the host lacks), read the enabled ones"},
+    {.group = DVM_VCPU_GRP_CONFIG,
+     .attr = DVM_VCPU_CONFIG_TOPOLOGY_CPUS,
+     .name = "topology-cpus",
+     .size = 4,
+     .kind = DVM_ATTR_CONFIG,
+     .access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
+     .format = DVM_FMT_UINT,
+     .max = 1024,
+     .help = "CPUs in the package that CPUID leaves 1, 4, 0xB and 0x1F describe; 0: all vCPUs"},
     {.group = DVM_VCPU_GRP_REGS,
      .name = "regs",
      .size = sizeof(struct kvm_regs),
@@ -128,38 +150,6 @@ static int vcpu_probe(struct dvm_vm *vm)
 	return dvm_vm_has_kvm(vm) ? 0 : -ENODEV;
 }
 
-static int load_supported_cpuid(struct dvm_vm *vm, struct dvm_cpuid *out)
-{
-	size_t sz =
-	    sizeof(struct kvm_cpuid2) + DVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
-	struct kvm_cpuid2 *c = calloc(1, sz);
-	int ret = 0;
-
-	if (!c)
-		return -ENOMEM;
-	c->nent = DVM_CPUID_MAX_ENTRIES;
-	if (ioctl(dvm_vm_kvm_fd(vm), KVM_GET_SUPPORTED_CPUID, c) < 0) {
-		ret = -errno;
-	} else {
-		out->nent = c->nent;
-		memcpy(out->entries, c->entries, c->nent * sizeof(c->entries[0]));
-	}
-	free(c);
-	return ret;
-}
-
-/* Each vCPU's CPUID carries its own APIC ID. */
-static void personalise_cpuid(struct dvm_cpuid *c, uint32_t id)
-{
-	for (uint32_t i = 0; i < c->nent; i++) {
-		struct kvm_cpuid_entry2 *e = &c->entries[i];
-		if (e->function == 1)
-			e->ebx = (e->ebx & 0x00ffffffu) | (id << 24);
-		else if (e->function == 0xb || e->function == 0x1f)
-			e->edx = id;
-	}
-}
-
 static int apply_cpuid(struct vcpu *v, const struct dvm_cpuid *c)
 {
 	size_t sz = sizeof(struct kvm_cpuid2) + c->nent * sizeof(struct kvm_cpuid_entry2);
@@ -237,10 +227,12 @@ static int vcpu_create(struct dvm_device *dev)
 		ret = -errno;
 		goto fail;
 	}
-	ret = load_supported_cpuid(vm, &v->cpuid);
+	ret = dvm_cpuid_supported(vm, &v->supported);
 	if (ret)
 		goto fail;
-	personalise_cpuid(&v->cpuid, v->id);
+	v->cpuid = v->supported;
+	/* Until start counts the vCPUs, each one is a package of its own. */
+	dvm_cpuid_set_topology(&v->cpuid, v->id, 1);
 	ret = apply_cpuid(v, &v->cpuid);
 	if (ret)
 		goto fail;
@@ -352,6 +344,64 @@ static int group_ioctl(const struct kvm_device_attr *attr, bool write, unsigned 
 	return 0;
 }
 
+/* Applies an edited copy of the table; the vCPU keeps the old one on failure. */
+static int replace_cpuid(struct vcpu *v, const struct dvm_cpuid *c)
+{
+	int ret = apply_cpuid(v, c);
+	if (ret == 0)
+		v->cpuid = *c;
+	return ret;
+}
+
+static int config_attr(struct vcpu *v, uint64_t which, void *addr, bool write)
+{
+	struct dvm_cpuid c;
+	char spec[DVM_VCPU_FEATURES_LEN], err[160];
+	uint32_t n;
+	int ret;
+
+	switch (which) {
+	case DVM_VCPU_CONFIG_ID:
+		memcpy(addr, &v->id, sizeof(v->id));
+		return 0;
+	case DVM_VCPU_CONFIG_CPUID:
+		if (!write) {
+			memcpy(addr, &v->cpuid, sizeof(v->cpuid));
+			return 0;
+		}
+		memcpy(&c, addr, sizeof(c));
+		if (c.nent == 0 || c.nent > DVM_CPUID_MAX_ENTRIES)
+			return -EINVAL;
+		v->cpuid_explicit = true;
+		return replace_cpuid(v, &c);
+	case DVM_VCPU_CONFIG_FEATURES:
+		if (!write) {
+			dvm_cpuid_describe(&v->cpuid, spec, sizeof(spec));
+			memcpy(addr, spec, sizeof(spec));
+			return 0;
+		}
+		memcpy(spec, addr, sizeof(spec));
+		if (!memchr(spec, '\0', sizeof(spec)))
+			return -EINVAL;
+		c = v->cpuid;
+		ret = dvm_cpuid_edit(&c, &v->supported, spec, err, sizeof(err));
+		return ret ? ret : replace_cpuid(v, &c);
+	case DVM_VCPU_CONFIG_TOPOLOGY_CPUS:
+		if (!write) {
+			memcpy(addr, &v->topology_cpus, sizeof(v->topology_cpus));
+			return 0;
+		}
+		memcpy(&n, addr, sizeof(n));
+		c = v->cpuid;
+		dvm_cpuid_set_topology(&c, v->id, n ? n : 1);
+		ret = replace_cpuid(v, &c);
+		if (ret == 0)
+			v->topology_cpus = n;
+		return ret;
+	}
+	return -ENXIO;
+}
+
 static int vcpu_attr(struct dvm_device *dev, const struct kvm_device_attr *attr, bool write)
 {
 	struct vcpu *v = dev->private;
@@ -359,24 +409,8 @@ static int vcpu_attr(struct dvm_device *dev, const struct kvm_device_attr *attr,
 	unsigned long req;
 	int ret;
 
-	if (attr->group == DVM_VCPU_GRP_CONFIG) {
-		if (attr->attr == DVM_VCPU_CONFIG_ID) {
-			memcpy(addr, &v->id, sizeof(v->id));
-			return 0;
-		}
-		if (!write) {
-			memcpy(addr, &v->cpuid, sizeof(v->cpuid));
-			return 0;
-		}
-		struct dvm_cpuid c;
-		memcpy(&c, addr, sizeof(c));
-		if (c.nent == 0 || c.nent > DVM_CPUID_MAX_ENTRIES)
-			return -EINVAL;
-		ret = apply_cpuid(v, &c);
-		if (ret == 0)
-			v->cpuid = c;
-		return ret;
-	}
+	if (attr->group == DVM_VCPU_GRP_CONFIG)
+		return config_attr(v, attr->attr, addr, write);
 	if (attr->group == DVM_VCPU_GRP_MSRS)
 		return msr_access(v, attr->attr, addr, write);
 	ret = group_ioctl(attr, write, &req);
@@ -534,6 +568,15 @@ static void vcpu_thread(struct dvm_runner *runner, void *arg)
 static int vcpu_start(struct dvm_device *dev)
 {
 	struct vcpu *v = dev->private;
+
+	/* Now the number of vCPUs is known; the first KVM_RUN is still to come. */
+	if (!v->topology_cpus && !v->cpuid_explicit) {
+		struct dvm_cpuid c = v->cpuid;
+		dvm_cpuid_set_topology(&c, v->id, dvm_vm_nr_devices(dev->vm, DVM_DEV_TYPE_VCPU));
+		int ret = replace_cpuid(v, &c);
+		if (ret)
+			return ret;
+	}
 	return dvm_runner_start(dev->vm, v->run, vcpu_thread, dev);
 }
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 enum dvm_vcpu_group {
-	DVM_VCPU_GRP_CONFIG = 0,     /* attr 0 "id" (RO), 1 "cpuid" */
+	DVM_VCPU_GRP_CONFIG = 0,     /* "id" (RO), "cpuid", "features", "topology-cpus" */
 	DVM_VCPU_GRP_REGS = 1,	     /* struct kvm_regs */
 	DVM_VCPU_GRP_SREGS = 2,	     /* struct kvm_sregs */
 	DVM_VCPU_GRP_FPU = 3,	     /* struct kvm_fpu */
@@ -21,6 +21,9 @@ enum dvm_vcpu_group {
 };
 #define DVM_VCPU_CONFIG_ID 0
 #define DVM_VCPU_CONFIG_CPUID 1
+#define DVM_VCPU_CONFIG_FEATURES 2	/* string: "-x2apic,+tsc-deadline" */
+#define DVM_VCPU_CONFIG_TOPOLOGY_CPUS 3 /* u32: CPUs in the package; 0 = all vCPUs */
+#define DVM_VCPU_FEATURES_LEN 2048
 
 #define DVM_CPUID_MAX_ENTRIES 80
 /* The "cpuid" attribute: KVM_SET_CPUID2's table with room fixed in the schema. */
