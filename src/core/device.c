@@ -178,8 +178,8 @@ static long attr_ioctl(struct dvm_vm *vm, struct dvm_device *dev, unsigned long 
 		if (ret)
 			return ret;
 	}
-	if (!op && !(d && d->field))
-		return -EPERM;
+	if (d && !op && !d->field)
+		return -EPERM; /* a row the type can't serve this way; unknown rows are ENXIO below */
 	ret = dvm_attr_check(dev, d, is_write, (const void *)(uintptr_t)attr->addr,
 			     dvm_vm_state(vm) == DVM_VM_RUNNING);
 	if (ret)
