@@ -23,6 +23,7 @@
 #include "dvm/boot.h"
 #include "dvm/cpuid.h"
 #include "dvm/device.h"
+#include "dvm/devices/acpi_pm.h"
 #include "dvm/devices/vcpu.h"
 #include "dvm/vm.h"
 
@@ -484,6 +485,30 @@ static int load_guest(struct dvm_vm *vm, const struct run_options *o, const stru
 	return 0;
 }
 
+/* The MADT lists --cpus CPUs. */
+static int set_acpi_cpus(struct dvm_vm *vm, int handle, unsigned cpus)
+{
+	uint16_t n = cpus > UINT16_MAX ? UINT16_MAX : (uint16_t)cpus;
+	int ret = dvm_device_set(vm, handle, DVM_ACPI_PM_GRP_CONFIG, DVM_ACPI_PM_CONFIG_CPUS, &n);
+
+	if (ret)
+		fprintf(stderr, "dvm: --cpus %u: the ACPI tables describe at most 255 CPUs: %s\n",
+			cpus, strerror(-ret));
+	return ret;
+}
+
+/* The MP table, for guests that look for it; the ACPI tables do not need it,
+ * so a CPU count it cannot hold only costs a warning. */
+static void build_mptable(struct dvm_vm *vm, unsigned cpus)
+{
+	uint64_t low = dvm_vm_mem_size(vm) < 0xc0000000ull ? dvm_vm_mem_size(vm) : 0xc0000000ull;
+	struct dvm_guest_mem mem = {.host = dvm_vm_gpa_to_hva(vm, 0, low), .size = low};
+	char err[128] = "";
+
+	if (dvm_mptable_build(&mem, cpus, 0, err, sizeof(err)))
+		fprintf(stderr, "dvm: warning: no MP table: %s\n", err);
+}
+
 static struct dvm_vm *signal_vm;
 static pthread_mutex_t signal_vm_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -859,14 +884,17 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 			 const struct guest_files *g, bool *ran)
 {
 	/* The irqchip must exist before vCPUs. */
-	static const uint32_t machine[] = {DVM_DEV_TYPE_PIC,   DVM_DEV_TYPE_IOAPIC,
-					   DVM_DEV_TYPE_PIT,   DVM_DEV_TYPE_SERIAL_8250,
-					   DVM_DEV_TYPE_I8042, DVM_DEV_TYPE_DEBUG_EXIT};
+	static const uint32_t machine[] = {DVM_DEV_TYPE_PIC,	DVM_DEV_TYPE_IOAPIC,
+					   DVM_DEV_TYPE_PIT,	DVM_DEV_TYPE_SERIAL_8250,
+					   DVM_DEV_TYPE_I8042,	DVM_DEV_TYPE_DEBUG_EXIT,
+					   DVM_DEV_TYPE_ACPI_PM};
 	int handle, boot_vcpu = -1, ret;
 	for (size_t i = 0; i < sizeof(machine) / sizeof(machine[0]); i++) {
 		const struct dvm_device_ops *ops = dvm_device_ops_by_type(machine[i]);
 		if (!ops || create_device(vm, ops, &handle))
 			return DVM_STATUS_HOST_ERROR;
+		if (machine[i] == DVM_DEV_TYPE_ACPI_PM && set_acpi_cpus(vm, handle, o->cpus))
+			return DVM_STATUS_USAGE;
 	}
 	for (unsigned i = 0; i < o->nr_devices; i++)
 		if (apply_device_arg(vm, o->devices[i]))
@@ -895,6 +923,7 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 		free(vcpus);
 		return ret == -EIO ? DVM_STATUS_HOST_ERROR : DVM_STATUS_USAGE;
 	}
+	build_mptable(vm, o->cpus);
 
 	/* Signals end the VM cleanly; only the signal thread takes them. */
 	static sigset_t sigs;

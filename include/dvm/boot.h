@@ -81,4 +81,14 @@ int dvm_load_image(struct dvm_guest_mem *mem, const void *image, size_t len,
 		   const struct dvm_boot_params *p, struct dvm_boot_state *out,
 		   enum dvm_image_format force, char *err, size_t errlen);
 
+/* The MP table (Intel MultiProcessor Spec 1.4): floating pointer "_MP_" at
+ * 0xf0000, configuration table right after it, all below 0xf1000.  CPUs get
+ * APIC IDs 0..nr_cpus-1 (CPU 0 the BSP); one I/O APIC at 0xfec00000.  Zeroes
+ * [0xf0000, 0xf1000) first.  0, -EINVAL (no CPU), -E2BIG (more CPUs than fit:
+ * 194) or -ENOSPC (RAM ends below 0xf1000); `err` (may be NULL) says why. */
+#define DVM_MPTABLE_ADDR 0xf0000u
+#define DVM_MPTABLE_END 0xf1000u
+int dvm_mptable_build(struct dvm_guest_mem *mem, unsigned nr_cpus, uint8_t ioapic_id, char *err,
+		      size_t errlen);
+
 #endif
