@@ -780,8 +780,9 @@ static int cmd_run(int argc, char **argv)
 				    optarg);
 			break;
 		case 'c':
-			if (parse_u64(optarg, &v) || v < 1 || v > 1024)
-				die_usage("--cpus %s: expected a number from 1 to 1024", optarg);
+			/* xAPIC IDs, the MADT's processor entries and CPUID leaf 1 are 8-bit. */
+			if (parse_u64(optarg, &v) || v < 1 || v > 255)
+				die_usage("--cpus %s: expected a number from 1 to 255", optarg);
 			o.cpus = (unsigned)v;
 			break;
 		case 'd':

@@ -25,9 +25,8 @@ int dvm_load_flat(struct dvm_guest_mem *mem, const void *image, size_t len,
 	if (boot_range_hits_boot_area(addr, len))
 		return boot_fail(
 		    err, errlen, -EINVAL,
-		    "flat image at 0x%llx-0x%llx overlaps dvm's boot area 0x%llx-0x%llx",
-		    (unsigned long long)addr, (unsigned long long)(addr + len), BOOT_AREA_START,
-		    BOOT_AREA_END);
+		    "flat image at 0x%llx-0x%llx overlaps memory dvm reserves (%s)",
+		    (unsigned long long)addr, (unsigned long long)(addr + len), BOOT_RESERVED_TEXT);
 	memcpy(mem->host + addr, image, len);
 	memset(out, 0, sizeof(*out));
 	boot_setup_cpu(mem, BOOT_MODE_PROTECTED32, out);

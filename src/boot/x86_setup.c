@@ -51,9 +51,11 @@ bool boot_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
+/* The boot area, and the BIOS area where the machine writes ACPI and MP tables. */
 bool boot_range_hits_boot_area(uint64_t addr, uint64_t len)
 {
-	return boot_ranges_overlap(addr, len, BOOT_AREA_START, BOOT_AREA_END - BOOT_AREA_START);
+	return boot_ranges_overlap(addr, len, BOOT_AREA_START, BOOT_AREA_END - BOOT_AREA_START) ||
+	       boot_ranges_overlap(addr, len, BOOT_BIOS_START, BOOT_HIGH_START - BOOT_BIOS_START);
 }
 
 uint16_t boot_rd16(const uint8_t *p)
@@ -227,10 +229,9 @@ int boot_check_segment(const struct dvm_guest_mem *mem, size_t image_len,
 				 (unsigned long long)boot_ram_top(mem));
 	if (boot_range_hits_boot_area(seg->paddr, seg->memsz))
 		return boot_fail(err, errlen, -EINVAL,
-				 "segment %u: 0x%llx-0x%llx overlaps dvm's boot area 0x%llx-0x%llx",
-				 index, (unsigned long long)seg->paddr,
-				 (unsigned long long)(seg->paddr + seg->memsz), BOOT_AREA_START,
-				 BOOT_AREA_END);
+				 "segment %u: 0x%llx-0x%llx overlaps memory dvm reserves (%s)", index,
+				 (unsigned long long)seg->paddr,
+				 (unsigned long long)(seg->paddr + seg->memsz), BOOT_RESERVED_TEXT);
 	return 0;
 }
 

@@ -14,7 +14,8 @@
  *   0x09000-0x6ffff  multiboot info, memory map, module list and strings;
  *                    the Linux command line
  *   0x70000-0x7ffff  boot stack: RSP/ESP = 0x80000 on entry
- * No image may load anything into [0x1000, 0x80000); loaders refuse it.
+ * No image may load anything into [0x1000, 0x80000) or the BIOS area
+ * [0xe0000, 0x100000) (ACPI and MP tables); loaders refuse it.
  */
 #ifndef DVM_BOOT_X86_SETUP_H
 #define DVM_BOOT_X86_SETUP_H
@@ -49,6 +50,8 @@
 #define BOOT_VGA_START 0xa0000ull
 #define BOOT_BIOS_START 0xe0000ull
 #define BOOT_HIGH_START 0x100000ull
+/* What boot_range_hits_boot_area() refuses, for messages. */
+#define BOOT_RESERVED_TEXT "boot area 0x1000-0x80000, firmware tables 0xe0000-0x100000"
 
 #define E820_RAM 1
 #define E820_RESERVED 2
