@@ -148,13 +148,16 @@ static struct parsed check_tables(const uint8_t *m, const struct dvm_acpi_tables
 	/* FACS: 64 bytes, 64-byte aligned, in the area. */
 	assert_int_equal(facs % 64, 0);
 	assert_true(facs >= DVM_ACPI_RSDP_ADDR && facs + 64 <= DVM_ACPI_AREA_END);
+	assert_int_equal(facs, DVM_ACPI_FACS_ADDR);
 	p.facs = m + facs;
 	assert_memory_equal(p.facs, "FACS", 4);
 	assert_int_equal(rd32(p.facs + 4), 64);
 
-	/* DSDT: exactly Name (_S5, Package () {0, 0, 0, 0}). */
-	static const uint8_t aml[] = {0x08, '_',  'S',	'5',  '_',  0x12,
-				      0x06, 0x04, 0x00, 0x00, 0x00, 0x00};
+	/* DSDT: exactly Name (_S3, Package () {1, 1, 0, 0}), Name (_S5, Package () {0, 0, 0, 0}).
+	 */
+	static const uint8_t aml[] = {0x08, '_',  'S',	'3',  '_',  0x12, 0x06, 0x04,
+				      0x01, 0x01, 0x00, 0x00, 0x08, '_',  'S',	'5',
+				      '_',  0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00};
 	p.dsdt = table(m, dsdt, "DSDT");
 	assert_int_equal(rd32(p.dsdt + 4), 36 + sizeof(aml));
 	assert_memory_equal(p.dsdt + 36, aml, sizeof(aml));
@@ -754,7 +757,7 @@ static void test_other_sleep_types(void **state)
 	out(f->vm, PM + DVM_ACPI_PM1_CNT, DVM_ACPI_PM1_CNT_SCI_EN, 2);
 	fflush(stderr);
 	dup2(fd, 2);
-	for (unsigned typ = 1; typ < 8; typ++) {
+	for (unsigned typ = 2; typ < 8; typ++) { /* 1 is S3 */
 		out(f->vm, PM + DVM_ACPI_PM1_CNT,
 		    DVM_ACPI_PM1_CNT_SLP_EN | typ << 10 | DVM_ACPI_PM1_CNT_SCI_EN, 2);
 		assert_int_not_equal(dvm_vm_state(f->vm), DVM_VM_STOPPED);
@@ -771,10 +774,69 @@ static void test_other_sleep_types(void **state)
 	for (char *p = buf; (p = strstr(p, "sleep type")); p++)
 		lines++;
 	assert_int_equal(lines, 1);
-	assert_non_null(strstr(buf, "sleep type 1"));
+	assert_non_null(strstr(buf, "sleep type 2"));
 	/* S5 still works afterwards. */
 	out(f->vm, PM + DVM_ACPI_PM1_CNT, DVM_ACPI_PM1_CNT_SLP_EN, 2);
 	assert_int_equal(dvm_vm_state(f->vm), DVM_VM_STOPPED);
+}
+
+static bool wait_state(struct dvm_vm *vm, enum dvm_vm_state want)
+{
+	for (int i = 0; i < 2000 && dvm_vm_state(vm) != want; i++)
+		usleep(1000);
+	return dvm_vm_state(vm) == want;
+}
+
+/* S3: the VM pauses at the write; the RTC alarm line (with RTC_EN) wakes it
+ * with WAK_STS and RTC_STS set.  (No vCPUs here: the reset part is covered
+ * by the s3 guest.) */
+static void test_s3_sleep_and_rtc_wake(void **state)
+{
+	struct fx *f = *state;
+	uint32_t vector = 0x1000;
+
+	assert_int_equal(dvm_vm_start(f->vm), 0);
+	memcpy((uint8_t *)dvm_vm_gpa_to_hva(f->vm, DVM_ACPI_FACS_ADDR, 64) +
+		   DVM_ACPI_FACS_WAKING_VECTOR,
+	       &vector, 4);
+	out(f->vm, PM + DVM_ACPI_PM1_EN, DVM_ACPI_PM1_EN_RTC, 2);
+	out(f->vm, PM + DVM_ACPI_PM1_CNT,
+	    DVM_ACPI_PM1_CNT_SLP_EN | DVM_ACPI_S3_SLP_TYP << 10 | DVM_ACPI_PM1_CNT_SCI_EN, 2);
+	assert_int_equal(dvm_vm_state(f->vm), DVM_VM_PAUSED); /* at once, not later */
+	usleep(50 * 1000);
+	/* Asleep: a line other than the RTC's doesn't wake it. */
+	dvm_irq_set_line(f->vm, 4, 1);
+	usleep(50 * 1000);
+	assert_int_equal(dvm_vm_state(f->vm), DVM_VM_PAUSED);
+	dvm_irq_set_line(f->vm, DVM_ACPI_RTC_IRQ, 1);
+	assert_true(wait_state(f->vm, DVM_VM_RUNNING));
+	uint32_t sts = in(f->vm, PM + DVM_ACPI_PM1_STS, 2);
+	assert_true(sts & DVM_ACPI_PM1_STS_WAK);
+	assert_true(sts & DVM_ACPI_PM1_STS_RTC);
+	/* A monitor's pause and resume while running again leave it running. */
+	assert_int_equal(dvm_vm_pause(f->vm), 0);
+	assert_int_equal(dvm_vm_resume(f->vm), 0);
+	assert_int_equal(dvm_vm_state(f->vm), DVM_VM_RUNNING);
+}
+
+/* Without RTC_EN the alarm doesn't wake it; a monitor's pause/resume while
+ * asleep doesn't either; with no waking vector the wake is a reset. */
+static void test_s3_needs_rtc_en_and_a_vector(void **state)
+{
+	struct fx *f = *state;
+	enum dvm_stop_reason reason;
+
+	assert_int_equal(dvm_vm_start(f->vm), 0);
+	dvm_irq_set_line(f->vm, DVM_ACPI_RTC_IRQ, 1);
+	out(f->vm, PM + DVM_ACPI_PM1_CNT, DVM_ACPI_PM1_CNT_SLP_EN | DVM_ACPI_S3_SLP_TYP << 10, 2);
+	assert_int_equal(dvm_vm_pause(f->vm), 0);
+	assert_int_equal(dvm_vm_resume(f->vm), 0);
+	usleep(50 * 1000);
+	assert_int_equal(dvm_vm_state(f->vm), DVM_VM_PAUSED);
+	out(f->vm, PM + DVM_ACPI_PM1_EN, DVM_ACPI_PM1_EN_RTC, 2);
+	assert_true(wait_state(f->vm, DVM_VM_STOPPED));
+	assert_int_equal(dvm_vm_wait(f->vm, &reason, NULL), 0);
+	assert_int_equal(reason, DVM_STOP_RESET);
 }
 
 /* Every port around the block, every width, any value: never a crash or
@@ -828,6 +890,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_builder_cpu_counts),
 	    cmocka_unit_test(test_builder_config),
+	    cmocka_unit_test_setup_teardown(test_s3_sleep_and_rtc_wake, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_s3_needs_rtc_en_and_a_vector, setup, teardown),
 	    cmocka_unit_test(test_builder_errors),
 	    cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_config, setup, teardown),

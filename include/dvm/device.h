@@ -152,6 +152,11 @@ struct dvm_device *dvm_device_from_handle(struct dvm_vm *vm, int handle);
 int dvm_device_set(struct dvm_vm *vm, int handle, uint32_t group, uint64_t attr, const void *val);
 int dvm_device_get(struct dvm_vm *vm, int handle, uint32_t group, uint64_t attr, void *val);
 int dvm_device_has(struct dvm_vm *vm, int handle, uint32_t group, uint64_t attr);
+/* SET on the `instance`th live device of a type, with the same checks as
+ * through a handle: how a device reaches another it holds no handle to
+ * (the ACPI device resetting the vCPUs on wake).  -ENODEV when none. */
+int dvm_device_set_by_type(struct dvm_vm *vm, uint32_t type, unsigned instance, uint32_t group,
+			   uint64_t attr, const void *val);
 
 /* Schema helpers. */
 const struct dvm_attr_desc *dvm_attr_lookup(const struct dvm_device_ops *ops, uint32_t group,

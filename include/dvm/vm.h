@@ -100,9 +100,15 @@ void dvm_vm_request_stop(struct dvm_vm *vm, enum dvm_stop_reason reason, int sta
 int dvm_vm_start(struct dvm_vm *vm);
 /* Wait until the VM stops; returns the exit status, fills the reason. */
 int dvm_vm_wait(struct dvm_vm *vm, enum dvm_stop_reason *reason, const char **message);
-/* Pause/resume the vCPUs (state attributes are readable while paused). */
+/* Pause/resume the vCPUs (state attributes are readable while paused).
+ * Pauses nest: the vCPUs run again when every pause has been resumed, so a
+ * sleeping guest stays asleep through a monitor's brief look.  pause waits
+ * until every vCPU is out of KVM_RUN; request_pause doesn't wait, for
+ * callers on a vCPU thread (a device handler): that vCPU stops as soon as
+ * its exit is handled.  -EINVAL unless running or paused. */
 int dvm_vm_pause(struct dvm_vm *vm);
-int dvm_vm_resume(struct dvm_vm *vm);
+int dvm_vm_request_pause(struct dvm_vm *vm);
+int dvm_vm_resume(struct dvm_vm *vm); /* -EINVAL when not paused */
 
 /* Console: where emulated UARTs write, and read from. Defaults: 1 and 0. */
 void dvm_vm_set_console(struct dvm_vm *vm, int in_fd, int out_fd);

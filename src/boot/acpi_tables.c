@@ -6,7 +6,7 @@
  *   RSDP -> RSDT (32-bit) and XSDT (64-bit), each listing FADT then MADT;
  *   FADT -> FACS and DSDT (both in the 32- and 64-bit fields, same values),
  *           the PM blocks of the acpi device and the i8042 reset register;
- *   DSDT:   just Name (\_S5, Package () {0, 0, 0, 0}), hand-encoded AML;
+ *   DSDT:   just \_S3 and \_S5 packages, hand-encoded AML;
  *   MADT:   one local APIC per CPU, one I/O APIC, IRQ0->GSI2 and the SCI
  *           (level, active high) as overrides, LINT1 NMI on all CPUs.
  *
@@ -56,19 +56,45 @@
 #define ALL_PROCESSORS 0xff
 
 /*
- * The DSDT's AML: Name (_S5, Package () {0, 0, 0, 0}).
+ * The DSDT's AML: Name (_S3, Package () {1, 1, 0, 0}) then
+ * Name (_S5, Package () {0, 0, 0, 0}), QEMU's sleep types.  For each:
  *   0x08            NameOp
  *   '_' 'S' '5' '_' NameSeg (a 3-character name is padded with '_')
  *   0x12            PackageOp
  *   0x06            PkgLength, one byte form (bits 7-6 = 0): the 6 bytes from
  *                   here to the package's end (itself, NumElements, 4 elements)
  *   0x04            NumElements
- *   0x00 x 4        ZeroOp: PM1a_SLP_TYP, PM1b_SLP_TYP, reserved, reserved
+ *   4 elements      PM1a_SLP_TYP, PM1b_SLP_TYP, reserved, reserved:
+ *                   ZeroOp (0x00) or OneOp (0x01)
  */
 static const uint8_t dsdt_aml[] = {
-    0x08, '_', 'S', '5', '_', 0x12, 0x06, 0x04, DVM_ACPI_S5_SLP_TYP, 0x00, 0x00, 0x00,
+    0x08,
+    '_',
+    'S',
+    '3',
+    '_',
+    0x12,
+    0x06,
+    0x04,
+    DVM_ACPI_S3_SLP_TYP,
+    DVM_ACPI_S3_SLP_TYP,
+    0x00,
+    0x00,
+    0x08,
+    '_',
+    'S',
+    '5',
+    '_',
+    0x12,
+    0x06,
+    0x04,
+    DVM_ACPI_S5_SLP_TYP,
+    0x00,
+    0x00,
+    0x00,
 };
 _Static_assert(DVM_ACPI_S5_SLP_TYP == 0, "ZeroOp encodes only 0; use BytePrefix otherwise");
+_Static_assert(DVM_ACPI_S3_SLP_TYP == 1, "OneOp encodes only 1; use BytePrefix otherwise");
 
 static void put8(uint8_t *p, uint8_t v)
 {
@@ -297,6 +323,11 @@ int dvm_acpi_build_tables(struct dvm_guest_mem *mem, const struct dvm_acpi_table
 	dsdt = align_up(fadt + FADT_LEN, 16);
 	madt = align_up(dsdt + SDT_HEADER_LEN + sizeof(dsdt_aml), 16);
 	end = madt + madt_len(cfg->nr_cpus);
+	if (facs != DVM_ACPI_FACS_ADDR) { /* the acpi device finds the waking vector there */
+		snprintf(err, errlen, "FACS at %#llx, not at DVM_ACPI_FACS_ADDR",
+			 (unsigned long long)facs);
+		return -E2BIG;
+	}
 	if (end > DVM_ACPI_AREA_END) { /* 255 CPUs take about 3 KiB: only a layout bug */
 		snprintf(err, errlen, "ACPI tables do not fit below %#llx",
 			 (unsigned long long)DVM_ACPI_AREA_END);

@@ -15,6 +15,8 @@
 
 #define DVM_ACPI_RSDP_ADDR 0xe0000ull /* first in the area; the tables follow */
 #define DVM_ACPI_AREA_END 0xf0000ull
+#define DVM_ACPI_FACS_ADDR 0xe00c0ull  /* fixed by the layout; the builder checks */
+#define DVM_ACPI_FACS_WAKING_VECTOR 12 /* offset of the 32-bit firmware waking vector */
 #define DVM_ACPI_LAPIC_ADDR 0xfee00000u
 #define DVM_ACPI_IOAPIC_ADDR 0xfec00000u
 #define DVM_ACPI_MAX_CPUS 255	 /* xAPIC IDs 0..254; 255 is the broadcast ID */

@@ -179,7 +179,8 @@ static long attr_ioctl(struct dvm_vm *vm, struct dvm_device *dev, unsigned long 
 			return ret;
 	}
 	if (d && !op && !d->field)
-		return -EPERM; /* a row the type can't serve this way; unknown rows are ENXIO below */
+		return -EPERM; /* a row the type can't serve this way; unknown rows are ENXIO below
+				*/
 	ret = dvm_attr_check(dev, d, is_write, (const void *)(uintptr_t)attr->addr,
 			     dvm_vm_state(vm) == DVM_VM_RUNNING);
 	if (ret)
@@ -328,4 +329,22 @@ unsigned dvm_vm_nr_devices(const struct dvm_vm *vm, uint32_t type)
 	if (type >= DVM_DEV_TYPE_MAX)
 		return 0;
 	return __atomic_load_n(&vm->nr_devices_of_type[type], __ATOMIC_RELAXED);
+}
+
+int dvm_device_set_by_type(struct dvm_vm *vm, uint32_t type, unsigned instance, uint32_t group,
+			   uint64_t attr, const void *val)
+{
+	struct kvm_device_attr a = {.group = group, .attr = attr, .addr = (uintptr_t)val};
+	struct dvm_device *dev;
+	long ret = -ENODEV;
+
+	/* The VM lock keeps the device from going while its op runs. */
+	pthread_mutex_lock(&vm->lock);
+	for (dev = vm->devices; dev; dev = dev->next)
+		if (dev->ops->type == type && dev->instance == instance)
+			break;
+	if (dev)
+		ret = attr_ioctl(vm, dev, KVM_SET_DEVICE_ATTR, &a);
+	pthread_mutex_unlock(&vm->lock);
+	return (int)ret;
 }

@@ -337,31 +337,51 @@ int dvm_vm_wait(struct dvm_vm *vm, enum dvm_stop_reason *reason, const char **me
 	return vm->stop_status;
 }
 
+/* Under state_lock: one more pause; the first stops the vCPUs. */
+static int pause_locked(struct dvm_vm *vm)
+{
+	enum dvm_vm_state st = atomic_load(&vm->state);
+
+	if (st != DVM_VM_RUNNING && st != DVM_VM_PAUSED)
+		return -EINVAL;
+	vm->pause_depth++;
+	if (st == DVM_VM_RUNNING) {
+		atomic_store(&vm->state, DVM_VM_PAUSED);
+		kick_runners_locked(vm);
+	}
+	return 0;
+}
+
 int dvm_vm_pause(struct dvm_vm *vm)
 {
 	pthread_mutex_lock(&vm->state_lock);
-	if (atomic_load(&vm->state) != DVM_VM_RUNNING) {
-		pthread_mutex_unlock(&vm->state_lock);
-		return -EINVAL;
-	}
-	atomic_store(&vm->state, DVM_VM_PAUSED);
-	kick_runners_locked(vm);
-	while (atomic_load(&vm->state) == DVM_VM_PAUSED &&
+	int ret = pause_locked(vm);
+	while (!ret && atomic_load(&vm->state) == DVM_VM_PAUSED &&
 	       vm->nr_parked + vm->nr_exited < vm->nr_runners)
 		pthread_cond_wait(&vm->state_cond, &vm->state_lock);
 	pthread_mutex_unlock(&vm->state_lock);
-	return 0;
+	return ret;
+}
+
+int dvm_vm_request_pause(struct dvm_vm *vm)
+{
+	pthread_mutex_lock(&vm->state_lock);
+	int ret = pause_locked(vm);
+	pthread_mutex_unlock(&vm->state_lock);
+	return ret;
 }
 
 int dvm_vm_resume(struct dvm_vm *vm)
 {
 	pthread_mutex_lock(&vm->state_lock);
-	if (atomic_load(&vm->state) != DVM_VM_PAUSED) {
+	if (atomic_load(&vm->state) != DVM_VM_PAUSED || vm->pause_depth == 0) {
 		pthread_mutex_unlock(&vm->state_lock);
 		return -EINVAL;
 	}
-	atomic_store(&vm->state, DVM_VM_RUNNING);
-	pthread_cond_broadcast(&vm->state_cond);
+	if (--vm->pause_depth == 0) {
+		atomic_store(&vm->state, DVM_VM_RUNNING);
+		pthread_cond_broadcast(&vm->state_cond);
+	}
 	pthread_mutex_unlock(&vm->state_lock);
 	return 0;
 }

@@ -60,6 +60,7 @@ struct dvm_vm {
 	bool started;
 	struct dvm_runner **runners;
 	unsigned nr_runners, cap_runners, nr_parked, nr_exited;
+	unsigned pause_depth; /* pauses not yet resumed; vCPUs run at 0 */
 	enum dvm_stop_reason stop_reason;
 	int stop_status;
 	char stop_message[256];

@@ -14,13 +14,17 @@
  *               CLOCK_MONOTONIC (bits 24-31 read 0: TMR_VAL_EXT is clear).
  *
  * Setting SLP_EN with SLP_TYP = the DSDT's \_S5 value powers the machine off
- * (dvm exits 0); other sleep types are refused (ignored, one warning).
+ * (dvm exits 0).  \_S3 suspends to RAM: the vCPUs stop at once (the writing
+ * one before its next instruction), memory and devices keep their state, and
+ * the RTC alarm (IRQ 8 with PM1_EN.RTC_EN set) wakes the machine as firmware
+ * would: WAK_STS and RTC_STS set, every vCPU INITed, the boot CPU entering the
+ * FACS waking vector in real mode (no vector: treated as a reset, dvm exits
+ * 0).  Other sleep types are refused (ignored, one warning).
  * Accesses may be of any width at any offset: each byte goes to its
  * register, reads past the block see all-ones, writes there are dropped.
  *
- * Nothing here sets a PM1_STS bit: the timer overflow (TMR_STS) is not
- * tracked and there is no power button, RTC alarm or sleep to wake from, so
- * the status bits only hold what a restore put there.  The SCI line is
+ * Only a wake from S3 sets PM1_STS bits: the timer overflow (TMR_STS) is
+ * not tracked and there is no power button.  The SCI line is
  * driven anyway from (SCI_EN && PM1_STS & PM1_EN), so a restored pending
  * event is delivered as it would be.
  *
@@ -37,6 +41,7 @@
 #include "boot/acpi_tables.h"
 #include "dvm/device.h"
 #include "dvm/devices/acpi_pm.h"
+#include "dvm/devices/vcpu.h"
 #include "dvm/vm.h"
 
 /* PM1_STS bits that can raise the SCI, each with its enable at the same position. */
@@ -67,6 +72,11 @@ struct acpi_pm {
 	uint16_t reg_base;
 	int sci_level;
 	bool warned_sleep;
+
+	/* S3: a vCPU's write asks, the sleeper thread waits for the wake event. */
+	pthread_t sleeper;
+	bool sleeper_running, sleep_requested, quit;
+	pthread_cond_t cond;
 };
 
 static const struct dvm_attr_desc acpi_attrs[] = {
@@ -216,7 +226,7 @@ static void pm_read(void *opaque, uint64_t offset, void *data, unsigned len)
 	}
 }
 
-enum sleep_request { SLEEP_NONE, SLEEP_S5, SLEEP_REFUSED };
+enum sleep_request { SLEEP_NONE, SLEEP_S3, SLEEP_S5, SLEEP_REFUSED };
 
 static enum sleep_request write_cnt(struct acpi_pm *a, uint32_t val, uint32_t mask)
 {
@@ -229,6 +239,8 @@ static enum sleep_request write_cnt(struct acpi_pm *a, uint32_t val, uint32_t ma
 	typ = (v & DVM_ACPI_PM1_CNT_SLP_TYP) >> DVM_ACPI_PM1_CNT_SLP_TYP_SHIFT;
 	if (typ == DVM_ACPI_S5_SLP_TYP)
 		return SLEEP_S5;
+	if (typ == DVM_ACPI_S3_SLP_TYP)
+		return SLEEP_S3;
 	if (a->warned_sleep)
 		return SLEEP_NONE;
 	a->warned_sleep = true;
@@ -258,6 +270,13 @@ static void pm_write(void *opaque, uint64_t offset, const void *data, unsigned l
 	}
 	if (mask[1])
 		sleep = write_cnt(a, val[1], mask[1] & 0xffff);
+	if (sleep == SLEEP_S3 && a->sleeper_running && !a->sleep_requested) {
+		/* This vCPU parks as soon as its exit is handled; the others are kicked. */
+		if (dvm_vm_request_pause(a->vm) == 0) {
+			a->sleep_requested = true;
+			pthread_cond_signal(&a->cond);
+		}
+	}
 	/* PM_TMR is read-only. */
 	update_sci(a);
 	typ = (a->pm1_cnt & DVM_ACPI_PM1_CNT_SLP_TYP) >> DVM_ACPI_PM1_CNT_SLP_TYP_SHIFT;
@@ -268,15 +287,91 @@ static void pm_write(void *opaque, uint64_t offset, const void *data, unsigned l
 				    "guest powered off (ACPI S5)");
 	else if (sleep == SLEEP_REFUSED)
 		fprintf(stderr,
-			"dvm: acpi: guest asked for sleep type %u; only S5 (%u) is supported, "
-			"ignored\n",
-			typ, DVM_ACPI_S5_SLP_TYP);
+			"dvm: acpi: guest asked for sleep type %u; only S3 (%u) and S5 (%u) are "
+			"supported, ignored\n",
+			typ, DVM_ACPI_S3_SLP_TYP, DVM_ACPI_S5_SLP_TYP);
 }
 
 static const struct dvm_io_ops pm_io_ops = {
     .read = pm_read,
     .write = pm_write,
 };
+
+/* Under the lock. */
+static bool wake_event(struct acpi_pm *a)
+{
+	return (a->pm1_en & DVM_ACPI_PM1_EN_RTC) && dvm_irq_get_line(a->vm, DVM_ACPI_RTC_IRQ) > 0;
+}
+
+/* As firmware does on resume: INIT every CPU, the boot CPU runs the OS's
+ * waking vector in real mode, the others wait for the OS's SIPI. */
+static int wake_cpus(struct acpi_pm *a)
+{
+	uint32_t *facs = dvm_vm_gpa_to_hva(a->vm, DVM_ACPI_FACS_ADDR, 64);
+	struct dvm_vcpu_reset r = {.mode = DVM_VCPU_RESET_REAL_MODE};
+	int ret;
+
+	if (facs)
+		memcpy(&r.entry, (uint8_t *)facs + DVM_ACPI_FACS_WAKING_VECTOR, sizeof(r.entry));
+	if (!a->tables || !r.entry || r.entry >= 0x100000) {
+		dvm_vm_request_stop(a->vm, DVM_STOP_RESET, DVM_STATUS_OK,
+				    "guest woke from S3 without a usable waking vector (reset)");
+		return 0;
+	}
+	for (unsigned i = 0;; i++) {
+		ret = dvm_device_set_by_type(a->vm, DVM_DEV_TYPE_VCPU, i, DVM_VCPU_GRP_CONTROL,
+					     DVM_VCPU_CONTROL_RESET, &r);
+		if (ret == -ENODEV)
+			return 0; /* past the last vCPU (or none: a unit test) */
+		if (ret)
+			return ret;
+		r.mode = DVM_VCPU_RESET_WAIT_SIPI;
+	}
+}
+
+static void *sleeper_main(void *arg)
+{
+	struct acpi_pm *a = arg;
+
+	pthread_mutex_lock(&a->lock);
+	for (;;) {
+		while (!a->quit && !a->sleep_requested)
+			pthread_cond_wait(&a->cond, &a->lock);
+		if (a->quit)
+			break;
+		pthread_mutex_unlock(&a->lock);
+		/* The write's own pause didn't wait; this one waits for every vCPU. */
+		bool paused = dvm_vm_pause(a->vm) == 0;
+		pthread_mutex_lock(&a->lock);
+		while (!a->quit && dvm_vm_state(a->vm) == DVM_VM_PAUSED && !wake_event(a)) {
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_nsec += 10 * 1000000;
+			until.tv_sec += until.tv_nsec / 1000000000;
+			until.tv_nsec %= 1000000000;
+			pthread_cond_timedwait(&a->cond, &a->lock, &until);
+		}
+		a->sleep_requested = false;
+		if (a->quit || dvm_vm_state(a->vm) != DVM_VM_PAUSED)
+			continue; /* stopped while asleep: nothing to resume */
+		a->pm1_sts |= DVM_ACPI_PM1_STS_WAK | DVM_ACPI_PM1_STS_RTC;
+		pthread_mutex_unlock(&a->lock);
+		int ret = wake_cpus(a);
+		if (ret) {
+			char msg[96];
+			snprintf(msg, sizeof(msg), "acpi: resetting the vCPUs on wake failed: %s",
+				 strerror(-ret));
+			dvm_vm_request_stop(a->vm, DVM_STOP_HOST_ERROR, DVM_STATUS_HOST_ERROR, msg);
+		}
+		if (paused)
+			dvm_vm_resume(a->vm);
+		dvm_vm_resume(a->vm); /* the write's */
+		pthread_mutex_lock(&a->lock);
+		update_sci(a);
+	}
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
 
 static int acpi_create(struct dvm_device *dev)
 {
@@ -285,6 +380,7 @@ static int acpi_create(struct dvm_device *dev)
 	if (!a)
 		return -ENOMEM;
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
 	a->vm = dev->vm;
 	a->pm_base = DVM_ACPI_PM_DEFAULT_BASE;
 	a->cpus = 1;
@@ -331,6 +427,10 @@ static int acpi_start(struct dvm_device *dev)
 		if (ret)
 			return ret;
 	}
+	ret = -pthread_create(&a->sleeper, NULL, sleeper_main, a);
+	if (ret)
+		return ret;
+	a->sleeper_running = true;
 	ret = dvm_bus_register(a->vm, DVM_BUS_PIO, a->pm_base, DVM_ACPI_PM_LEN, &pm_io_ops, a);
 	if (ret)
 		return ret;
@@ -351,6 +451,14 @@ static void acpi_destroy(struct dvm_device *dev)
 		return;
 	if (a->registered)
 		dvm_bus_unregister(a->vm, DVM_BUS_PIO, a->reg_base, a);
+	if (a->sleeper_running) {
+		pthread_mutex_lock(&a->lock);
+		a->quit = true;
+		pthread_cond_signal(&a->cond);
+		pthread_mutex_unlock(&a->lock);
+		pthread_join(a->sleeper, NULL);
+	}
+	pthread_cond_destroy(&a->cond);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 	dev->private = NULL;
@@ -409,7 +517,8 @@ const struct dvm_device_ops dvm_acpi_pm_ops = {
     .name = "acpi",
     .type = DVM_DEV_TYPE_ACPI_PM,
     .flags = DVM_OPS_SINGLETON,
-    .summary = "ACPI PM registers (ICH9 layout, PM timer, S5 power-off) and the ACPI tables",
+    .summary =
+	"ACPI PM registers (ICH9 layout, PM timer, S3 sleep, S5 power-off) and the ACPI tables",
     .attrs = acpi_attrs,
     .nr_attrs = sizeof(acpi_attrs) / sizeof(acpi_attrs[0]),
     .create = acpi_create,

@@ -136,6 +136,15 @@ static const struct dvm_attr_desc vcpu_attrs[] = {
      .access = STATE_RW,
      .format = DVM_FMT_BLOB,
      .help = "XSAVE area (struct kvm_xsave), where KVM has it"},
+    {.group = DVM_VCPU_GRP_CONTROL,
+     .attr = DVM_VCPU_CONTROL_RESET,
+     .name = "reset",
+     .size = sizeof(struct dvm_vcpu_reset),
+     .kind = DVM_ATTR_COMMAND,
+     .access = DVM_ATTR_W | DVM_ATTR_WHILE_PAUSED,
+     .format = DVM_FMT_BLOB,
+     .help = "INIT the CPU, then wait for SIPI or enter real mode at an address "
+	     "(struct dvm_vcpu_reset)"},
     {.group = DVM_VCPU_GRP_DEBUGREGS,
      .name = "debugregs",
      .size = sizeof(struct kvm_debugregs),
@@ -402,6 +411,70 @@ static int config_attr(struct vcpu *v, uint64_t which, void *addr, bool write)
 	return -ENXIO;
 }
 
+static void real_mode_segment(struct kvm_segment *seg, uint16_t selector, uint8_t type)
+{
+	memset(seg, 0, sizeof(*seg));
+	seg->selector = selector;
+	seg->base = (uint64_t)selector << 4;
+	seg->limit = 0xffff;
+	seg->type = type;
+	seg->present = 1;
+	seg->s = 1;
+}
+
+/* The register state after INIT (SDM vol. 3, "IA-32 Processor States
+ * Following Power-up, Reset, or INIT"), entered at `entry` in real mode. */
+static int reset_vcpu(struct vcpu *v, const struct dvm_vcpu_reset *r)
+{
+	struct kvm_sregs s;
+	struct kvm_regs regs = {.rflags = 0x2};
+	struct kvm_vcpu_events events;
+	struct kvm_mp_state mp;
+	int ret;
+
+	if (r->mode > DVM_VCPU_RESET_REAL_MODE ||
+	    (r->mode == DVM_VCPU_RESET_REAL_MODE && r->entry >= 0x100000))
+		return -EINVAL;
+	ret = kvm_call(v->fd, KVM_GET_SREGS, &s);
+	if (ret)
+		return ret;
+	uint16_t cs = r->mode == DVM_VCPU_RESET_REAL_MODE ? (uint16_t)(r->entry >> 4) : 0xf000;
+	real_mode_segment(&s.cs, cs, 0xb);
+	if (r->mode == DVM_VCPU_RESET_WAIT_SIPI)
+		s.cs.base = 0xffff0000; /* the reset vector's alias; SIPI replaces it */
+	real_mode_segment(&s.ds, 0, 3);
+	s.es = s.fs = s.gs = s.ss = s.ds;
+	memset(&s.tr, 0, sizeof(s.tr));
+	s.tr.limit = 0xffff;
+	s.tr.type = 0xb;
+	s.tr.present = 1;
+	memset(&s.ldt, 0, sizeof(s.ldt));
+	s.ldt.limit = 0xffff;
+	s.ldt.type = 2;
+	s.ldt.present = 1;
+	s.gdt.base = s.idt.base = 0;
+	s.gdt.limit = s.idt.limit = 0xffff;
+	s.cr0 = 0x60000010; /* CD, NW, ET */
+	s.cr2 = s.cr3 = s.cr4 = 0;
+	s.efer = 0;
+	memset(s.interrupt_bitmap, 0, sizeof(s.interrupt_bitmap));
+	ret = kvm_call(v->fd, KVM_SET_SREGS, &s);
+	if (ret)
+		return ret;
+	regs.rip = r->mode == DVM_VCPU_RESET_REAL_MODE ? (r->entry & 0xf) : 0xfff0;
+	ret = kvm_call(v->fd, KVM_SET_REGS, &regs);
+	if (ret)
+		return ret;
+	/* Nothing pending survives INIT. */
+	memset(&events, 0, sizeof(events));
+	ret = kvm_call(v->fd, KVM_SET_VCPU_EVENTS, &events);
+	if (ret)
+		return ret;
+	mp.mp_state = r->mode == DVM_VCPU_RESET_REAL_MODE ? KVM_MP_STATE_RUNNABLE
+							  : KVM_MP_STATE_UNINITIALIZED;
+	return kvm_call(v->fd, KVM_SET_MP_STATE, &mp);
+}
+
 static int vcpu_attr(struct dvm_device *dev, const struct kvm_device_attr *attr, bool write)
 {
 	struct vcpu *v = dev->private;
@@ -411,6 +484,11 @@ static int vcpu_attr(struct dvm_device *dev, const struct kvm_device_attr *attr,
 
 	if (attr->group == DVM_VCPU_GRP_CONFIG)
 		return config_attr(v, attr->attr, addr, write);
+	if (attr->group == DVM_VCPU_GRP_CONTROL) {
+		struct dvm_vcpu_reset r;
+		memcpy(&r, addr, sizeof(r));
+		return reset_vcpu(v, &r);
+	}
 	if (attr->group == DVM_VCPU_GRP_MSRS)
 		return msr_access(v, attr->attr, addr, write);
 	ret = group_ioctl(attr, write, &req);

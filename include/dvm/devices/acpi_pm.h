@@ -58,6 +58,10 @@
 
 /* The SLP_TYP the DSDT's \_S5 gives (as QEMU's: Package {0, 0, 0, 0}). */
 #define DVM_ACPI_S5_SLP_TYP 0
+/* \_S3 (suspend to RAM) as QEMU's: Package {1, 1, 0, 0}. */
+#define DVM_ACPI_S3_SLP_TYP 1
+/* The RTC's interrupt line: its alarm wakes the machine from S3 when PM1_EN.RTC_EN is set. */
+#define DVM_ACPI_RTC_IRQ 8
 
 /* The PM timer: 24 bits at 3.579545 MHz. */
 #define DVM_ACPI_PM_TMR_HZ 3579545u

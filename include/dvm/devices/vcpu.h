@@ -18,6 +18,17 @@ enum dvm_vcpu_group {
 	DVM_VCPU_GRP_XCRS = 8,	     /* struct kvm_xcrs, where KVM has KVM_CAP_XCRS */
 	DVM_VCPU_GRP_XSAVE = 9,	     /* struct kvm_xsave, where KVM has KVM_CAP_XSAVE */
 	DVM_VCPU_GRP_DEBUGREGS = 10, /* struct kvm_debugregs */
+	DVM_VCPU_GRP_CONTROL = 11,   /* commands: attr 0 "reset" (struct dvm_vcpu_reset) */
+};
+#define DVM_VCPU_CONTROL_RESET 0
+
+/* The "reset" command, while paused: the CPU's INIT state, then either
+ * waiting for a SIPI (an AP) or running real-mode code at `entry` (CS =
+ * entry >> 4, IP = entry & 0xf: how firmware enters an ACPI waking vector). */
+enum dvm_vcpu_reset_mode { DVM_VCPU_RESET_WAIT_SIPI = 0, DVM_VCPU_RESET_REAL_MODE = 1 };
+struct dvm_vcpu_reset {
+	uint32_t mode;	/* enum dvm_vcpu_reset_mode */
+	uint32_t entry; /* REAL_MODE: physical address below 1 MiB */
 };
 #define DVM_VCPU_CONFIG_ID 0
 #define DVM_VCPU_CONFIG_CPUID 1
