@@ -24,6 +24,7 @@
 #include "dvm/cpuid.h"
 #include "dvm/device.h"
 #include "dvm/devices/acpi_pm.h"
+#include "dvm/devices/cmos_rtc.h"
 #include "dvm/devices/vcpu.h"
 #include "dvm/vm.h"
 
@@ -273,8 +274,9 @@ static void run_usage(FILE *f)
 		"usage: dvm run [OPTIONS] [GUEST]\n"
 		"\n"
 		"Build the default PC (pic, ioapic, pit, serial-8250 on COM1, i8042,\n"
-		"debug-exit, vCPUs) and boot GUEST: a multiboot v1 image, an ELF64 image\n"
-		"(entered in long mode), a Linux bzImage, or a flat binary (--format flat).\n"
+		"debug-exit, cmos-rtc, vCPUs) and boot GUEST: a multiboot v1 image, an\n"
+		"ELF64 image (entered in long mode), a Linux bzImage, or a flat binary\n"
+		"(--format flat).\n"
 		"Without GUEST, boots the bundled hello guest.\n"
 		"\n"
 		"  -m, --memory SIZE      guest RAM, e.g. 64M, 1G (default 128M)\n"
@@ -880,15 +882,36 @@ static int cmd_run(int argc, char **argv)
 	return ret;
 }
 
+/* The CMOS bytes firmware reads: RAM below 4 GiB (up to 3 GiB, as the VM maps it), above, CPUs. */
+static int configure_cmos_rtc(struct dvm_vm *vm, int handle, const struct run_options *o)
+{
+	uint64_t mem = dvm_vm_mem_size(vm);
+	uint64_t below = mem < 0xc0000000ull ? mem : 0xc0000000ull, above = mem - below;
+	uint16_t cpus = (uint16_t)o->cpus;
+	int ret = dvm_device_set(vm, handle, DVM_CMOS_RTC_GRP_CONFIG,
+				 DVM_CMOS_RTC_CONFIG_MEM_BELOW_4G, &below);
+
+	if (!ret)
+		ret = dvm_device_set(vm, handle, DVM_CMOS_RTC_GRP_CONFIG,
+				     DVM_CMOS_RTC_CONFIG_MEM_ABOVE_4G, &above);
+	if (!ret)
+		ret = dvm_device_set(vm, handle, DVM_CMOS_RTC_GRP_CONFIG, DVM_CMOS_RTC_CONFIG_CPUS,
+				     &cpus);
+	if (ret)
+		fprintf(stderr, "dvm: configuring cmos-rtc: %s\n", strerror(-ret));
+	return ret;
+}
+
 /* The default PC, as a list of devices, then the guest; returns the exit status. */
 static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 			 const struct guest_files *g, bool *ran)
 {
 	/* The irqchip must exist before vCPUs. */
-	static const uint32_t machine[] = {DVM_DEV_TYPE_PIC,	DVM_DEV_TYPE_IOAPIC,
-					   DVM_DEV_TYPE_PIT,	DVM_DEV_TYPE_SERIAL_8250,
-					   DVM_DEV_TYPE_I8042,	DVM_DEV_TYPE_DEBUG_EXIT,
-					   DVM_DEV_TYPE_ACPI_PM};
+	static const uint32_t machine[] = {
+	    DVM_DEV_TYPE_PIC,	      DVM_DEV_TYPE_IOAPIC,   DVM_DEV_TYPE_PIT,
+	    DVM_DEV_TYPE_SERIAL_8250, DVM_DEV_TYPE_I8042,    DVM_DEV_TYPE_DEBUG_EXIT,
+	    DVM_DEV_TYPE_ACPI_PM,     DVM_DEV_TYPE_CMOS_RTC,
+	};
 	int handle, boot_vcpu = -1, ret;
 	for (size_t i = 0; i < sizeof(machine) / sizeof(machine[0]); i++) {
 		const struct dvm_device_ops *ops = dvm_device_ops_by_type(machine[i]);
@@ -896,6 +919,8 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 			return DVM_STATUS_HOST_ERROR;
 		if (machine[i] == DVM_DEV_TYPE_ACPI_PM && set_acpi_cpus(vm, handle, o->cpus))
 			return DVM_STATUS_USAGE;
+		if (machine[i] == DVM_DEV_TYPE_CMOS_RTC && configure_cmos_rtc(vm, handle, o))
+			return DVM_STATUS_HOST_ERROR;
 	}
 	for (unsigned i = 0; i < o->nr_devices; i++)
 		if (apply_device_arg(vm, o->devices[i]))
