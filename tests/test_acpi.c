@@ -131,6 +131,7 @@ static struct parsed check_tables(const uint8_t *m, const struct dvm_acpi_tables
 	assert_int_equal(p.fadt[92], 0);	/* GPE0_BLK_LEN */
 	assert_true(rd16(p.fadt + 96) > 100);	/* no C2 */
 	assert_true(rd16(p.fadt + 98) > 1000);	/* no C3 */
+	assert_int_equal(p.fadt[108], 0x32);	/* CENTURY in the RTC's CMOS */
 	assert_true(rd16(p.fadt + 109) & 0x2);	/* 8042 */
 	uint32_t flags = rd32(p.fadt + 112);
 	assert_true(flags & (1u << 0));	  /* WBINVD */

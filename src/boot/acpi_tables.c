@@ -235,6 +235,7 @@ static void build_fadt(uint8_t *t, const struct dvm_acpi_tables_config *cfg, uin
 	/* No C2 (> 100 us) nor C3 (> 1000 us). */
 	put16(t + 96, 0x0fff);
 	put16(t + 98, 0x0fff);
+	put8(t + 108, 0x32); /* CENTURY: the cmos-rtc's century register */
 	put16(t + 109, BOOT_ARCH_LEGACY_DEVICES | BOOT_ARCH_8042);
 	/* WBINVD and HLT (C1) work; no fixed buttons; 24-bit timer (no TMR_VAL_EXT). */
 	put32(t + 112, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON | FADT_F_SLP_BUTTON |
