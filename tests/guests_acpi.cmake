@@ -30,3 +30,9 @@ dvm_guest_test(guest_mptable_4cpus
 dvm_guest_test(guest_acpi_too_many_cpus
   --status 2 --stderr "--cpus 256: expected a number from 1 to 255"
   -- ${DVM_RUN} --cpus 256 ${DVM_TEST_GUESTS}/acpi.elf)
+# Suspend to RAM, woken by the RTC alarm into the FACS waking vector in real
+# mode; 167 = debug-exit 0x53 from the resume stub, which also checks that the
+# CPU stopped at the sleep request.
+dvm_guest_test(guest_acpi_s3
+  --status 167 --stdout "s3: suspending to RAM"
+  -- ${DVM_RUN} ${DVM_TEST_GUESTS}/s3.elf)
