@@ -37,14 +37,36 @@ uint64_t dvm_vm_mem_size(const struct dvm_vm *vm);
 /* A host pointer to [gpa, gpa+len) when it lies wholly in guest RAM, else NULL. */
 void *dvm_vm_gpa_to_hva(struct dvm_vm *vm, uint64_t gpa, uint64_t len);
 
-/* I/O buses.  Handlers are called on vCPU threads; `offset` is from `base`. */
-enum dvm_bus_space { DVM_BUS_PIO = 0, DVM_BUS_MMIO = 1 };
+/* The 4 KiB page of guest RAM holding gpa: make KVM forget its mapping so
+ * the next guest access faults it in again (pc-testdev's port 0xe4).  The
+ * contents stay and the page stays readable and writable throughout (it is
+ * left read-write).  -EFAULT when the page is not guest RAM. */
+int dvm_vm_drop_guest_page(struct dvm_vm *vm, uint64_t gpa);
+
+/*
+ * I/O buses.  Handlers are called on vCPU threads; `offset` is from `base`.
+ *
+ * DVM_BUS_PCI_CFG is PCI configuration space, laid out like PCIe ECAM: 4 KiB
+ * per function at DVM_PCI_CFG_ADDR(bus, dev, fn), the register offset below
+ * that.  A PCI function registers its 4 KiB there; the host bridge (config
+ * mechanism #1 at 0xcf8/0xcfc) turns guest accesses into accesses on it, and
+ * an absent function reads all-ones like any unclaimed address.  A handler
+ * may itself call dvm_bus_access() on another space (each space has its own
+ * lock), never on its own.
+ */
+enum dvm_bus_space { DVM_BUS_PIO = 0, DVM_BUS_MMIO = 1, DVM_BUS_PCI_CFG = 2, DVM_BUS_NR };
+#define DVM_PCI_CFG_SIZE 0x1000u /* bytes of config space per function */
+#define DVM_PCI_CFG_LIMIT (256u * 32 * 8 * DVM_PCI_CFG_SIZE) /* 256 buses */
+#define DVM_PCI_CFG_ADDR(bus, dev, fn)                                                             \
+	((((uint64_t)(bus)&0xff) << 20) | (((uint64_t)(dev)&0x1f) << 15) |                         \
+	 (((uint64_t)(fn)&0x7) << 12))
 struct dvm_io_ops {
 	/* Fill data[0..len) for a read; len is 1, 2, 4 or 8. */
 	void (*read)(void *opaque, uint64_t offset, void *data, unsigned len);
 	void (*write)(void *opaque, uint64_t offset, const void *data, unsigned len);
 };
-/* -EEXIST when the range overlaps another, -EINVAL for an empty/wrapping range. */
+/* -EEXIST when the range overlaps another, -EINVAL for an empty/wrapping range
+ * or one beyond the space (PIO: 64 KiB, PCI_CFG: DVM_PCI_CFG_LIMIT). */
 int dvm_bus_register(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t base, uint64_t len,
 		     const struct dvm_io_ops *ops, void *opaque);
 int dvm_bus_unregister(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t base, void *opaque);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Port-I/O and MMIO address spaces: sorted, non-overlapping ranges. */
+/* Port-I/O, MMIO and PCI config address spaces: sorted, non-overlapping ranges. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +13,14 @@ int dvm_bus_register(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t base,
 	unsigned pos;
 	int ret = 0;
 
-	if ((unsigned)space > DVM_BUS_MMIO || !ops || len == 0 || base + len < base)
+	if ((unsigned)space >= DVM_BUS_NR || !ops || len == 0 || base + len < base)
 		return -EINVAL;
 	if (space == DVM_BUS_PIO && base + len > 0x10000)
 		return -EINVAL;
-	pthread_rwlock_wrlock(&vm->bus_lock);
+	if (space == DVM_BUS_PCI_CFG && base + len > DVM_PCI_CFG_LIMIT)
+		return -EINVAL;
 	bus = &vm->bus[space];
+	pthread_rwlock_wrlock(&bus->lock);
 	for (pos = 0; pos < bus->nr && bus->ranges[pos].base < base; pos++)
 		;
 	if ((pos > 0 && bus->ranges[pos - 1].base + bus->ranges[pos - 1].len > base) ||
@@ -40,7 +42,7 @@ int dvm_bus_register(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t base,
 	bus->ranges[pos] = (struct dvm_bus_range){base, len, ops, opaque};
 	bus->nr++;
 out:
-	pthread_rwlock_unlock(&vm->bus_lock);
+	pthread_rwlock_unlock(&bus->lock);
 	return ret;
 }
 
@@ -49,10 +51,10 @@ int dvm_bus_unregister(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t bas
 	struct dvm_bus *bus;
 	int ret = -ENOENT;
 
-	if ((unsigned)space > DVM_BUS_MMIO)
+	if ((unsigned)space >= DVM_BUS_NR)
 		return -EINVAL;
-	pthread_rwlock_wrlock(&vm->bus_lock);
 	bus = &vm->bus[space];
+	pthread_rwlock_wrlock(&bus->lock);
 	for (unsigned i = 0; i < bus->nr; i++) {
 		if (bus->ranges[i].base == base && bus->ranges[i].opaque == opaque) {
 			memmove(&bus->ranges[i], &bus->ranges[i + 1],
@@ -62,7 +64,7 @@ int dvm_bus_unregister(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t bas
 			break;
 		}
 	}
-	pthread_rwlock_unlock(&vm->bus_lock);
+	pthread_rwlock_unlock(&bus->lock);
 	return ret;
 }
 
@@ -89,9 +91,9 @@ bool dvm_bus_access(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t addr, 
 	const struct dvm_bus_range *r;
 	bool claimed = false;
 
-	if ((unsigned)space > DVM_BUS_MMIO || (len != 1 && len != 2 && len != 4 && len != 8))
+	if ((unsigned)space >= DVM_BUS_NR || (len != 1 && len != 2 && len != 4 && len != 8))
 		return false;
-	pthread_rwlock_rdlock(&vm->bus_lock);
+	pthread_rwlock_rdlock(&vm->bus[space].lock);
 	r = find_range(&vm->bus[space], addr);
 	if (r) {
 		claimed = true;
@@ -104,7 +106,7 @@ bool dvm_bus_access(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t addr, 
 			memset(data, 0xff, len);
 		}
 	}
-	pthread_rwlock_unlock(&vm->bus_lock);
+	pthread_rwlock_unlock(&vm->bus[space].lock);
 	if (!claimed && !is_write)
 		memset(data, 0xff, len); /* nothing there: the bus floats high */
 	return claimed;

@@ -121,7 +121,8 @@ int dvm_vm_create(const struct dvm_vm_config *cfg, struct dvm_vm **out)
 	atomic_init(&vm->state, DVM_VM_CONFIGURING);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_rwlock_init(&vm->handles_lock, NULL);
-	pthread_rwlock_init(&vm->bus_lock, NULL);
+	for (int s = 0; s < DVM_BUS_NR; s++)
+		pthread_rwlock_init(&vm->bus[s].lock, NULL);
 	pthread_mutex_init(&vm->state_lock, NULL);
 	pthread_cond_init(&vm->state_cond, NULL);
 
@@ -164,12 +165,13 @@ static void teardown(struct dvm_vm *vm)
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
 	munmap(vm->mem, vm->mem_size);
-	for (int s = 0; s < 2; s++)
+	for (int s = 0; s < DVM_BUS_NR; s++) {
 		free(vm->bus[s].ranges);
+		pthread_rwlock_destroy(&vm->bus[s].lock);
+	}
 	free(vm->runners);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_rwlock_destroy(&vm->handles_lock);
-	pthread_rwlock_destroy(&vm->bus_lock);
 	pthread_mutex_destroy(&vm->state_lock);
 	pthread_cond_destroy(&vm->state_cond);
 	free(vm);
@@ -225,6 +227,31 @@ void *dvm_vm_gpa_to_hva(struct dvm_vm *vm, uint64_t gpa, uint64_t len)
 		return vm->mem + low + off;
 	}
 	return NULL;
+}
+
+/*
+ * Changing a page's protection makes the kernel call the MMU notifiers for
+ * it, and KVM's notifier zaps its mapping of that page; the next guest access
+ * faults it back in.  Contents stay (the anonymous page itself is untouched).
+ * Adding and then dropping PROT_EXEC does that without ever making the page
+ * unreadable or unwritable, so vCPU threads, KVM's own accesses and devices
+ * reading guest memory meanwhile are never refused.  (QEMU's pc-testdev goes
+ * through PROT_NONE, which would fault such a concurrent access.)  The VMA
+ * split by the first call merges back with the second.
+ */
+int dvm_vm_drop_guest_page(struct dvm_vm *vm, uint64_t gpa)
+{
+	void *hva = dvm_vm_gpa_to_hva(vm, gpa & ~4095ull, 4096);
+
+	if (!hva)
+		return -EFAULT;
+	if (mprotect(hva, 4096, PROT_READ | PROT_WRITE | PROT_EXEC))
+		return -errno; /* e.g. a policy forbidding executable anonymous memory */
+	if (mprotect(hva, 4096, PROT_READ | PROT_WRITE)) {
+		/* Can't happen (we only take away what we added); it stays usable. */
+		return -errno;
+	}
+	return 0;
 }
 
 void dvm_vm_set_console(struct dvm_vm *vm, int in_fd, int out_fd)

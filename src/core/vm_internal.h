@@ -24,6 +24,9 @@ struct dvm_bus_range {
 };
 
 struct dvm_bus {
+	/* One lock per space: a PIO handler (the PCI host bridge) may dispatch
+	 * on PCI_CFG without taking a lock it already holds. */
+	pthread_rwlock_t lock;
 	struct dvm_bus_range *ranges; /* sorted by base, never overlapping */
 	unsigned nr, cap;
 };
@@ -47,8 +50,7 @@ struct dvm_vm {
 
 	atomic_int refs; /* the creator's, plus one per open handle */
 
-	pthread_rwlock_t bus_lock;
-	struct dvm_bus bus[2];
+	struct dvm_bus bus[DVM_BUS_NR];
 
 	bool kernel_irqchip;
 	int irq_levels[DVM_NR_GSIS];
