@@ -910,7 +910,8 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 	static const uint32_t machine[] = {
 	    DVM_DEV_TYPE_PIC,	      DVM_DEV_TYPE_IOAPIC,   DVM_DEV_TYPE_PIT,
 	    DVM_DEV_TYPE_SERIAL_8250, DVM_DEV_TYPE_I8042,    DVM_DEV_TYPE_DEBUG_EXIT,
-	    DVM_DEV_TYPE_ACPI_PM,     DVM_DEV_TYPE_CMOS_RTC,
+	    DVM_DEV_TYPE_ACPI_PM,     DVM_DEV_TYPE_CMOS_RTC, DVM_DEV_TYPE_PCI_HOST,
+	    DVM_DEV_TYPE_PC_TESTDEV,
 	};
 	int handle, boot_vcpu = -1, ret;
 	for (size_t i = 0; i < sizeof(machine) / sizeof(machine[0]); i++) {
