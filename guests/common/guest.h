@@ -104,4 +104,7 @@ void halt_forever(void) __attribute__((noreturn));
  * number after it; 1 when found. */
 int cmdline_find_uint(const char *cmdline, const char *key, u32 *value);
 
+/* Prints value in hex with exactly `digits` digits (1-8), no prefix. */
+void serial_put_hex(u32 value, int digits);
+
 #endif

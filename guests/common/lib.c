@@ -145,3 +145,9 @@ void *memcpy(void *dst, const void *src, uptr n)
 		*d++ = *s++;
 	return dst;
 }
+
+void serial_put_hex(u32 value, int digits)
+{
+	while (digits-- > 0)
+		serial_putc("0123456789abcdef"[(value >> (4 * digits)) & 0xf]);
+}
