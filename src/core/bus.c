@@ -89,12 +89,26 @@ bool dvm_bus_access(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t addr, 
 		    unsigned len, bool is_write)
 {
 	const struct dvm_bus_range *r;
-	bool claimed = false;
+	bool claimed = false, split;
 
-	if ((unsigned)space >= DVM_BUS_NR || (len != 1 && len != 2 && len != 4 && len != 8))
+	if ((unsigned)space >= DVM_BUS_NR || len == 0 || len > 8)
 		return false;
 	pthread_rwlock_rdlock(&vm->bus[space].lock);
 	r = find_range(&vm->bus[space], addr);
+	/* An odd size (an MMIO access KVM split at a page boundary) or one that
+	 * runs past its range's end goes byte by byte, so a handler only ever
+	 * sees 1, 2, 4 or 8 bytes inside its own range. */
+	split =
+	    (len != 1 && len != 2 && len != 4 && len != 8) || (r && addr - r->base + len > r->len);
+	for (unsigned i = 1; !r && !split && i < len; i++)
+		split = find_range(&vm->bus[space], addr + i) != NULL; /* runs into a range */
+	if (split) {
+		pthread_rwlock_unlock(&vm->bus[space].lock);
+		for (unsigned i = 0; i < len; i++)
+			claimed |=
+			    dvm_bus_access(vm, space, addr + i, (uint8_t *)data + i, 1, is_write);
+		return claimed;
+	}
 	if (r) {
 		claimed = true;
 		if (is_write) {
