@@ -74,8 +74,9 @@ static void test_dispatch_and_float(void **state)
 	dvm_vm_shutdown(vm);
 }
 
-/* A dword at the last byte of a range: one byte to the range, three that
- * float high (read) or are dropped (write). */
+/* MMIO: a dword at the last byte of a range gives one byte to the range and
+ * three that float high (read) or are dropped (write).  Port I/O is decoded
+ * at the port addressed: the device there gets the whole access. */
 static void test_cross_range_end(void **state)
 {
 	(void)state;
@@ -83,16 +84,22 @@ static void test_cross_range_end(void **state)
 	struct recorder a = {.size = 4, .mem = {1, 2, 3, 4}};
 	uint32_t v = 0;
 
-	assert_int_equal(dvm_bus_register(vm, DVM_BUS_PIO, 0x100, 4, &rec_ops, &a), 0);
-	assert_true(dvm_bus_access(vm, DVM_BUS_PIO, 0x103, &v, 4, false));
+	assert_int_equal(dvm_bus_register(vm, DVM_BUS_MMIO, 0x100, 4, &rec_ops, &a), 0);
+	assert_true(dvm_bus_access(vm, DVM_BUS_MMIO, 0x103, &v, 4, false));
 	assert_int_equal(v, 0xffffff04);
 	assert_int_equal(a.last_len, 1);
 	v = 0xaabbccdd;
-	assert_true(dvm_bus_access(vm, DVM_BUS_PIO, 0x103, &v, 4, true));
+	assert_true(dvm_bus_access(vm, DVM_BUS_MMIO, 0x103, &v, 4, true));
 	assert_int_equal(a.mem[3], 0xdd);
 	/* Starting before a range and running into it. */
-	assert_true(dvm_bus_access(vm, DVM_BUS_PIO, 0xfe, &v, 4, false));
+	assert_true(dvm_bus_access(vm, DVM_BUS_MMIO, 0xfe, &v, 4, false));
 	assert_int_equal(v, 0x0201ffff);
+
+	struct recorder port = {.size = 8};
+	assert_int_equal(dvm_bus_register(vm, DVM_BUS_PIO, 0xcf8, 1, &rec_ops, &port), 0);
+	v = 0x80000000;
+	assert_true(dvm_bus_access(vm, DVM_BUS_PIO, 0xcf8, &v, 4, true));
+	assert_int_equal(port.last_len, 4);
 	dvm_vm_shutdown(vm);
 }
 

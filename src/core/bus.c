@@ -95,13 +95,18 @@ bool dvm_bus_access(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t addr, 
 		return false;
 	pthread_rwlock_rdlock(&vm->bus[space].lock);
 	r = find_range(&vm->bus[space], addr);
-	/* An odd size (an MMIO access KVM split at a page boundary) or one that
-	 * runs past its range's end goes byte by byte, so a handler only ever
-	 * sees 1, 2, 4 or 8 bytes inside its own range. */
-	split =
-	    (len != 1 && len != 2 && len != 4 && len != 8) || (r && addr - r->base + len > r->len);
-	for (unsigned i = 1; !r && !split && i < len; i++)
-		split = find_range(&vm->bus[space], addr + i) != NULL; /* runs into a range */
+	/* An odd size (an MMIO access KVM split at a page boundary) goes byte by
+	 * byte, and so does an MMIO access that runs past its range's end or
+	 * into a range from outside one: memory-mapped handlers only ever see 1,
+	 * 2, 4 or 8 bytes inside their own range.  Port I/O is decoded at the
+	 * port addressed, as on the bus: a dword at 0xcf8 is one access to the
+	 * device there, however few ports it claims. */
+	split = len != 1 && len != 2 && len != 4 && len != 8;
+	if (space == DVM_BUS_MMIO) {
+		split |= r && addr - r->base + len > r->len;
+		for (unsigned i = 1; !r && !split && i < len; i++)
+			split = find_range(&vm->bus[space], addr + i) != NULL;
+	}
 	if (split) {
 		pthread_rwlock_unlock(&vm->bus[space].lock);
 		for (unsigned i = 0; i < len; i++)
