@@ -59,11 +59,13 @@ extern const struct dvm_device_ops dvm_kvm_vfio_ops, dvm_vcpu_ops, dvm_pic_ops, 
 extern const struct dvm_device_ops dvm_acpi_pm_ops;
 extern const struct dvm_device_ops dvm_cmos_rtc_ops;
 extern const struct dvm_device_ops dvm_pci_host_ops, dvm_pc_testdev_ops;
+extern const struct dvm_device_ops dvm_fw_cfg_ops;
 
 static const struct dvm_device_ops *const builtin_types[] = {
     &dvm_kvm_vfio_ops, &dvm_vcpu_ops,	     &dvm_pic_ops,	&dvm_ioapic_ops,
     &dvm_pit_ops,      &dvm_serial_8250_ops, &dvm_i8042_ops,	&dvm_debug_exit_ops,
     &dvm_acpi_pm_ops,  &dvm_cmos_rtc_ops,    &dvm_pci_host_ops, &dvm_pc_testdev_ops,
+    &dvm_fw_cfg_ops,
 };
 
 void dvm_register_builtin_devices(void)
