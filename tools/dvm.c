@@ -25,6 +25,7 @@
 #include "dvm/device.h"
 #include "dvm/devices/acpi_pm.h"
 #include "dvm/devices/cmos_rtc.h"
+#include "dvm/devices/fw_cfg.h"
 #include "dvm/devices/vcpu.h"
 #include "dvm/vm.h"
 
@@ -32,6 +33,7 @@
 #define DEFAULT_HALT_TIMEOUT_MS 1000
 #define MAX_DEVICE_ARGS 64
 #define MAX_MODULES 16
+#define MAX_FW_CFG_ARGS DVM_FW_CFG_MAX_FILES
 
 /* "EEXIST" for -EEXIST: the name the kernel API documents. */
 static const char *errno_name(int err)
@@ -251,6 +253,14 @@ static int apply_device_arg(struct dvm_vm *vm, const char *arg)
 
 /* ---- run ---- */
 
+/* One --fw-cfg: a named file from a host file or a string. */
+struct fw_cfg_arg {
+	const char *spec;
+	char name[DVM_FW_CFG_NAME_SIZE];
+	char *file;   /* file=PATH, or NULL */
+	char *string; /* string=STR, or NULL */
+};
+
 struct run_options {
 	uint64_t memory;
 	unsigned cpus;
@@ -266,7 +276,67 @@ struct run_options {
 	bool sync_exit;
 	const char *cpu;	  /* --cpu feature list, or NULL */
 	uint64_t halt_timeout_ms; /* 0: never */
+	struct fw_cfg_arg fw_cfg[MAX_FW_CFG_ARGS];
+	unsigned nr_fw_cfg;
 };
+
+/*
+ * "--fw-cfg name=NAME,file=PATH" or "name=NAME,string=STR", QEMU's -fw_cfg
+ * syntax (",," is a literal comma in a value).  Bad syntax is a usage error.
+ */
+static void parse_fw_cfg_arg(const char *spec, struct fw_cfg_arg *out)
+{
+	char *copy = strdup(spec), *p = copy, *name = NULL;
+
+	if (!copy)
+		die_usage("out of memory");
+	memset(out, 0, sizeof(*out));
+	out->spec = spec;
+	while (*p) {
+		char *key = p, *val, *dst;
+		size_t klen = strcspn(p, "=,");
+		if (p[klen] != '=')
+			die_usage("--fw-cfg %s: '%.*s' is not key=value", spec, (int)klen, key);
+		key[klen] = '\0';
+		val = dst = p + klen + 1;
+		for (p = val; *p; p++) {
+			if (*p == ',' && p[1] != ',')
+				break;
+			*dst++ = *p;
+			if (*p == ',')
+				p++; /* ",," */
+		}
+		if (*p)
+			p++;
+		*dst = '\0';
+		char **slot = !strcmp(key, "name")     ? &name
+			      : !strcmp(key, "file")   ? &out->file
+			      : !strcmp(key, "string") ? &out->string
+						       : NULL;
+		if (!slot)
+			die_usage("--fw-cfg %s: unknown key '%s' (expected name, file or string)",
+				  spec, key);
+		if (*slot)
+			die_usage("--fw-cfg %s: %s= given twice", spec, key);
+		*slot = val;
+	}
+	if (!name || !*name)
+		die_usage("--fw-cfg %s: name=NAME is required", spec);
+	if (strlen(name) >= DVM_FW_CFG_NAME_SIZE)
+		die_usage("--fw-cfg %s: name '%s' is longer than %d characters", spec, name,
+			  DVM_FW_CFG_NAME_SIZE - 1);
+	if (!!(out->file && *out->file) + !!(out->string && *out->string) != 1)
+		die_usage("--fw-cfg %s: give exactly one of file=PATH or string=STR (non-empty)",
+			  spec);
+	if (strncmp(name, "opt/", 4))
+		fprintf(stderr, "dvm: warning: --fw-cfg name '%s' should start with opt/\n", name);
+	strcpy(out->name, name);
+	out->file = out->file ? strdup(out->file) : NULL;
+	out->string = out->string ? strdup(out->string) : NULL;
+	free(copy);
+	if (!out->file && !out->string)
+		die_usage("out of memory");
+}
 
 static void run_usage(FILE *f)
 {
@@ -274,9 +344,9 @@ static void run_usage(FILE *f)
 		"usage: dvm run [OPTIONS] [GUEST]\n"
 		"\n"
 		"Build the default PC (pic, ioapic, pit, serial-8250 on COM1, i8042,\n"
-		"debug-exit, cmos-rtc, vCPUs) and boot GUEST: a multiboot v1 image, an\n"
-		"ELF64 image (entered in long mode), a Linux bzImage, or a flat binary\n"
-		"(--format flat).\n"
+		"debug-exit, cmos-rtc, fw-cfg, vCPUs) and boot GUEST: a multiboot v1\n"
+		"image, an ELF64 image (entered in long mode), a Linux bzImage, or a flat\n"
+		"binary (--format flat).\n"
 		"Without GUEST, boots the bundled hello guest.\n"
 		"\n"
 		"  -m, --memory SIZE      guest RAM, e.g. 64M, 1G (default 128M)\n"
@@ -290,6 +360,12 @@ static void run_usage(FILE *f)
 		"      --cmdline STR      kernel command line (multiboot, bzImage)\n"
 		"      --append STR       the same as --cmdline\n"
 		"      --module FILE      multiboot module (repeatable; 'FILE args' passes args)\n"
+		"      --fw-cfg name=NAME,file=PATH\n"
+		"      --fw-cfg name=NAME,string=STR\n"
+		"                         add a file to fw-cfg (QEMU's -fw_cfg): the bytes of\n"
+		"                         PATH, or STR without a NUL; NAME up to 55 characters,\n"
+		"                         by convention under opt/; ',,' is a literal comma;\n"
+		"                         repeatable (at most 64 files of up to 16 MiB)\n"
 		"      --format FMT       elf64, multiboot, bzimage or flat (default: detect)\n"
 		"      --load-addr ADDR   where a flat binary is loaded and entered\n"
 		"                         (32-bit protected mode; default 0x100000)\n"
@@ -408,13 +484,49 @@ struct guest_files {
 	struct dvm_boot_module mods[MAX_MODULES];
 	void *module_data[MAX_MODULES];
 	unsigned nr_modules;
+	void *fw_cfg_data[MAX_FW_CFG_ARGS]; /* --fw-cfg bytes, as o->fw_cfg[] */
+	size_t fw_cfg_len[MAX_FW_CFG_ARGS];
 };
 
 static void free_guest_files(struct guest_files *g)
 {
 	for (unsigned i = 0; i < g->nr_modules; i++)
 		free(g->module_data[i]);
+	for (unsigned i = 0; i < MAX_FW_CFG_ARGS; i++)
+		free(g->fw_cfg_data[i]);
 	free(g->image);
+}
+
+/* The --fw-cfg bytes: a string as given (no NUL, as QEMU), or a file's contents. */
+static int read_fw_cfg_files(const struct run_options *o, struct guest_files *g)
+{
+	for (unsigned i = 0; i < o->nr_fw_cfg; i++) {
+		const struct fw_cfg_arg *a = &o->fw_cfg[i];
+		struct stat st;
+
+		if (a->string) {
+			g->fw_cfg_len[i] = strlen(a->string);
+			g->fw_cfg_data[i] = strdup(a->string);
+			if (!g->fw_cfg_data[i])
+				return -ENOMEM;
+			continue;
+		}
+		/* Checked first so that a device or a huge file is never read. */
+		if (stat(a->file, &st) == 0 &&
+		    (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > DVM_FW_CFG_MAX_BLOB)) {
+			fprintf(stderr, "dvm: --fw-cfg %s: '%s' %s\n", a->spec, a->file,
+				S_ISREG(st.st_mode) ? "is larger than 16 MiB"
+						    : "is not a regular file");
+			return -EINVAL;
+		}
+		g->fw_cfg_data[i] = read_file(a->file, &g->fw_cfg_len[i]);
+		if (!g->fw_cfg_data[i]) {
+			fprintf(stderr, "dvm: --fw-cfg %s: cannot read '%s': %s\n", a->spec,
+				a->file, strerror(errno));
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static int read_guest_files(const struct run_options *o, struct guest_files *g)
@@ -453,7 +565,7 @@ static int read_guest_files(const struct run_options *o, struct guest_files *g)
 		g->mods[i].name = o->modules[i];
 		g->mods[i].data = g->module_data[i];
 	}
-	return 0;
+	return read_fw_cfg_files(o, g);
 }
 
 static int load_guest(struct dvm_vm *vm, const struct run_options *o, const struct guest_files *g,
@@ -761,6 +873,7 @@ static int cmd_run(int argc, char **argv)
 	    {"cpu", required_argument, NULL, 'U'},
 	    {"halt-timeout", required_argument, NULL, 'H'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"fw-cfg", required_argument, NULL, 'F'},
 	    {0},
 	};
 	struct run_options o = {.memory = DEFAULT_MEMORY,
@@ -817,6 +930,17 @@ static int cmd_run(int argc, char **argv)
 		case 'l':
 			if (parse_u64(optarg, &o.load_addr))
 				die_usage("--load-addr %s: expected an address", optarg);
+			break;
+		case 'F':
+			if (o.nr_fw_cfg == MAX_FW_CFG_ARGS)
+				die_usage("too many --fw-cfg options (at most %d)",
+					  MAX_FW_CFG_ARGS);
+			parse_fw_cfg_arg(optarg, &o.fw_cfg[o.nr_fw_cfg]);
+			for (unsigned i = 0; i < o.nr_fw_cfg; i++)
+				if (!strcmp(o.fw_cfg[i].name, o.fw_cfg[o.nr_fw_cfg].name))
+					die_usage("--fw-cfg %s: duplicate fw_cfg file name '%s'",
+						  optarg, o.fw_cfg[i].name);
+			o.nr_fw_cfg++;
 			break;
 		case 'v':
 			o.verbose++;
@@ -902,6 +1026,60 @@ static int configure_cmos_rtc(struct dvm_vm *vm, int handle, const struct run_op
 	return ret;
 }
 
+/*
+ * fw-cfg as QEMU fills it: CPUs, RAM, the --fw-cfg files, and the command
+ * line in CMDLINE_SIZE/CMDLINE_DATA (strlen + 1, with the NUL).  QEMU sets
+ * those two only for a Linux boot; dvm sets them for every format, as no
+ * guest reads them to mean anything else.  The kernel and initrd items are
+ * left empty: QEMU fills them for its option ROM, which copies the image
+ * (dvm loads it directly), and kvm-unit-tests reads KERNEL_DATA (0x11) as
+ * a RAM limit where 0 means none.  Returns 0 or an exit status.
+ */
+static int configure_fw_cfg(struct dvm_vm *vm, int h, const struct run_options *o,
+			    const struct guest_files *g)
+{
+	uint16_t cpus = (uint16_t)o->cpus;
+	int ret;
+
+	ret = dvm_device_set(vm, h, DVM_FW_CFG_GRP_CONFIG, DVM_FW_CFG_CONFIG_NB_CPUS, &cpus);
+	if (!ret)
+		ret = dvm_device_set(vm, h, DVM_FW_CFG_GRP_CONFIG, DVM_FW_CFG_CONFIG_RAM_SIZE,
+				     &o->memory);
+	if (!ret && o->cmdline) {
+		uint32_t size = (uint32_t)strlen(o->cmdline) + 1;
+		struct dvm_fw_cfg_item item = {.selector = DVM_FW_CFG_CMDLINE_SIZE,
+					       .data = (uintptr_t)&size,
+					       .size = sizeof(size)};
+		ret = dvm_device_set(vm, h, DVM_FW_CFG_GRP_COMMAND, DVM_FW_CFG_CMD_SET_ITEM, &item);
+		item.selector = DVM_FW_CFG_CMDLINE_DATA;
+		item.data = (uintptr_t)o->cmdline;
+		item.size = size;
+		if (!ret)
+			ret = dvm_device_set(vm, h, DVM_FW_CFG_GRP_COMMAND, DVM_FW_CFG_CMD_SET_ITEM,
+					     &item);
+	}
+	if (ret) {
+		fprintf(stderr, "dvm: configuring fw-cfg: %s (%s)\n", strerror(-ret),
+			errno_name(-ret));
+		return DVM_STATUS_HOST_ERROR;
+	}
+	for (unsigned i = 0; i < o->nr_fw_cfg; i++) {
+		struct dvm_fw_cfg_file file = {.data = (uintptr_t)g->fw_cfg_data[i],
+					       .size = (uint32_t)g->fw_cfg_len[i]};
+		memcpy(file.name, o->fw_cfg[i].name, sizeof(file.name));
+		ret = dvm_device_set(vm, h, DVM_FW_CFG_GRP_COMMAND, DVM_FW_CFG_CMD_ADD_FILE, &file);
+		if (ret) {
+			fprintf(stderr, "dvm: --fw-cfg %s: %s\n", o->fw_cfg[i].spec,
+				ret == -EEXIST ? "duplicate fw_cfg file name"
+				: ret == -E2BIG
+				    ? "too large (at most 64 files, 16 MiB each, 64 MiB in all)"
+				    : strerror(-ret));
+			return DVM_STATUS_USAGE;
+		}
+	}
+	return 0;
+}
+
 /* The default PC, as a list of devices, then the guest; returns the exit status. */
 static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 			 const struct guest_files *g, bool *ran)
@@ -911,7 +1089,7 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 	    DVM_DEV_TYPE_PIC,	      DVM_DEV_TYPE_IOAPIC,   DVM_DEV_TYPE_PIT,
 	    DVM_DEV_TYPE_SERIAL_8250, DVM_DEV_TYPE_I8042,    DVM_DEV_TYPE_DEBUG_EXIT,
 	    DVM_DEV_TYPE_ACPI_PM,     DVM_DEV_TYPE_CMOS_RTC, DVM_DEV_TYPE_PCI_HOST,
-	    DVM_DEV_TYPE_PC_TESTDEV,
+	    DVM_DEV_TYPE_PC_TESTDEV,  DVM_DEV_TYPE_FW_CFG,
 	};
 	int handle, boot_vcpu = -1, ret;
 	for (size_t i = 0; i < sizeof(machine) / sizeof(machine[0]); i++) {
@@ -922,6 +1100,8 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 			return DVM_STATUS_USAGE;
 		if (machine[i] == DVM_DEV_TYPE_CMOS_RTC && configure_cmos_rtc(vm, handle, o))
 			return DVM_STATUS_HOST_ERROR;
+		if (machine[i] == DVM_DEV_TYPE_FW_CFG && (ret = configure_fw_cfg(vm, handle, o, g)))
+			return ret;
 	}
 	for (unsigned i = 0; i < o->nr_devices; i++)
 		if (apply_device_arg(vm, o->devices[i]))
