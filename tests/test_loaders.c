@@ -654,8 +654,31 @@ static void test_multiboot_malformed(void **state)
 	ph[1].p_paddr = ph[1].p_vaddr = 0xfffff000; /* beyond RAM */
 	assert_fails(LOADMB(len, NULL), -ENOMEM);
 	len = valid_mb_elf();
-	ph[1].p_paddr = ph[1].p_vaddr = 0x9000; /* over the info area */
+	ph[1].p_paddr = ph[1].p_vaddr = 0x1000; /* over the GDT */
 	assert_fails(LOADMB(len, NULL), -EINVAL);
+	len = valid_mb_elf();
+	ph[1].p_paddr = ph[1].p_vaddr = 0xef000; /* over the firmware tables */
+	assert_fails(LOADMB(len, NULL), -EINVAL);
+	/* Over the info area is allowed, as under QEMU: the info moves after the image. */
+	len = valid_mb_elf();
+	ph[1].p_paddr = ph[1].p_vaddr = 0x9000;
+	assert_int_equal(LOADMB(len, NULL), 0);
+	assert_true(st.regs.rbx >= 0x100800);
+	/* All in low memory (kvm-unit-tests' realmode.flat loads at 0x8000):
+	 * the info goes after the image, below the EBDA. */
+	{
+		struct seg low[] = {
+		    {.offset = 0x1000, .filesz = 0x800, .paddr = 0x8000, .memsz = 0x800},
+		    {.offset = 0x1800, .filesz = 0x100, .paddr = 0xb000, .memsz = 0x2a30},
+		};
+		build_elf32(0x800c, low, 2);
+		put_mb_header(MB_HDR_OFF, 0x3);
+		struct dvm_boot_params prm = {.image_path = "low.flat", .cmdline = "x"};
+		assert_int_equal(LOADMB(0x1900, &prm), 0);
+		assert_true(st.regs.rbx >= 0xe000 && st.regs.rbx < 0x9fc00);
+		assert_int_equal(st.regs.rip, 0x800c);
+		assert_string_equal(gstr(rd32(st.regs.rbx + 16)), "low.flat x");
+	}
 
 	/* a.out kludge inconsistencies. */
 	len = valid_aout();

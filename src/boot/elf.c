@@ -108,13 +108,13 @@ int boot_elf_segments(const uint8_t *image, size_t len, bool is64, struct boot_s
 }
 
 int boot_elf_load(struct dvm_guest_mem *mem, const uint8_t *image, size_t len,
-		  const struct boot_segment *segs, unsigned nr, uint64_t entry,
+		  const struct boot_segment *segs, unsigned nr, uint64_t entry, bool gdt_only,
 		  uint64_t *phys_entry, uint64_t *image_end, char *err, size_t errlen)
 {
 	uint64_t end = 0;
 
 	for (unsigned i = 0; i < nr; i++) {
-		int rc = boot_check_segment(mem, len, &segs[i], i, err, errlen);
+		int rc = boot_check_segment(mem, len, &segs[i], i, gdt_only, err, errlen);
 
 		if (rc)
 			return rc;
@@ -148,7 +148,7 @@ int dvm_load_elf64(struct dvm_guest_mem *mem, const void *image, size_t len,
 	rc = boot_elf_segments(image, len, true, segs, &nr, &entry, err, errlen);
 	if (rc)
 		return rc;
-	rc = boot_elf_load(mem, image, len, segs, nr, entry, &phys_entry, &end, err, errlen);
+	rc = boot_elf_load(mem, image, len, segs, nr, entry, false, &phys_entry, &end, err, errlen);
 	if (rc)
 		return rc;
 	memset(out, 0, sizeof(*out));

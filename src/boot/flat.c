@@ -23,10 +23,10 @@ int dvm_load_flat(struct dvm_guest_mem *mem, const void *image, size_t len,
 		    "flat image (%zu bytes at 0x%llx) does not fit in guest RAM (0x%llx bytes)",
 		    len, (unsigned long long)addr, (unsigned long long)boot_ram_top(mem));
 	if (boot_range_hits_boot_area(addr, len))
-		return boot_fail(
-		    err, errlen, -EINVAL,
-		    "flat image at 0x%llx-0x%llx overlaps memory dvm reserves (%s)",
-		    (unsigned long long)addr, (unsigned long long)(addr + len), BOOT_RESERVED_TEXT);
+		return boot_fail(err, errlen, -EINVAL,
+				 "flat image at 0x%llx-0x%llx overlaps memory dvm reserves (%s)",
+				 (unsigned long long)addr, (unsigned long long)(addr + len),
+				 BOOT_RESERVED_TEXT);
 	memcpy(mem->host + addr, image, len);
 	memset(out, 0, sizeof(*out));
 	boot_setup_cpu(mem, BOOT_MODE_PROTECTED32, out);

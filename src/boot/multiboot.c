@@ -114,6 +114,7 @@ static int aout_segment(const uint8_t *image, size_t len, size_t hdr_off, struct
 struct info_area {
 	uint8_t *host; /* guest memory */
 	uint64_t next; /* GPA */
+	uint64_t start, end;
 };
 
 static int info_alloc(struct info_area *a, uint64_t size, uint64_t align, uint64_t *gpa, char *err,
@@ -121,11 +122,11 @@ static int info_alloc(struct info_area *a, uint64_t size, uint64_t align, uint64
 {
 	uint64_t at = (a->next + align - 1) & ~(align - 1);
 
-	if (size > BOOT_INFO_END || at > BOOT_INFO_END - size)
+	if (size > a->end || at > a->end - size)
 		return boot_fail(err, errlen, -E2BIG,
-				 "multiboot info (command line, module names) exceeds the %llu KiB "
-				 "boot info area",
-				 (BOOT_INFO_END - BOOT_INFO_START) / 1024);
+				 "multiboot info (command line, module names) does not fit in the "
+				 "boot info area 0x%llx-0x%llx",
+				 (unsigned long long)a->start, (unsigned long long)a->end);
 	a->next = at + size;
 	memset(a->host + at, 0, size);
 	*gpa = at;
@@ -152,10 +153,50 @@ static int info_strdup(struct info_area *a, const char *first, const char *secon
 	return 0;
 }
 
-static int write_info(struct dvm_guest_mem *mem, const struct dvm_boot_params *p,
-		      uint64_t kernel_end, uint64_t *info_gpa, char *err, size_t errlen)
+/*
+ * Where the info goes: the boot info area, or, for an image that loads over
+ * it (kvm-unit-tests' realmode test loads at 0x8000), the same amount of
+ * room right after the image, below the EBDA or in high memory, as QEMU
+ * puts it after the kernel.
+ */
+static int info_area_place(const struct dvm_guest_mem *mem, const struct boot_segment *segs,
+			   unsigned nr, uint64_t kernel_end, struct info_area *a, char *err,
+			   size_t errlen)
 {
-	struct info_area a = {mem->host, BOOT_INFO_START};
+	uint64_t size = BOOT_INFO_END - BOOT_INFO_START;
+	bool covered = false;
+
+	for (unsigned i = 0; i < nr; i++)
+		covered |= boot_ranges_overlap(segs[i].paddr, segs[i].memsz, BOOT_INFO_START,
+					       BOOT_STACK_TOP - BOOT_INFO_START);
+	a->host = mem->host;
+	a->start = BOOT_INFO_START;
+	a->end = BOOT_INFO_END;
+	if (covered) {
+		uint64_t at = (kernel_end + 0xfff) & ~0xfffull;
+		uint64_t limit = at < BOOT_EBDA_START ? BOOT_EBDA_START : boot_ram_top(mem);
+		if (at >= BOOT_EBDA_START && at < BOOT_HIGH_START)
+			at = BOOT_HIGH_START, limit = boot_ram_top(mem);
+		if (limit - at < 0x1000 || at >= limit)
+			return boot_fail(err, errlen, -ENOMEM,
+					 "no room for the multiboot info after the image (ends "
+					 "0x%llx)",
+					 (unsigned long long)kernel_end);
+		a->start = at;
+		a->end = limit - at < size ? limit : at + size;
+	}
+	a->next = a->start;
+	return 0;
+}
+
+static int write_info(struct dvm_guest_mem *mem, const struct dvm_boot_params *p,
+		      const struct boot_segment *segs, unsigned nr, uint64_t kernel_end,
+		      uint64_t *info_gpa, char *err, size_t errlen)
+{
+	struct info_area a;
+	int place_rc = info_area_place(mem, segs, nr, kernel_end, &a, err, errlen);
+	if (place_rc)
+		return place_rc;
 	struct boot_e820 map[BOOT_E820_MAX];
 	unsigned nr_map = boot_build_e820(mem, map);
 	uint64_t info, mmap, mods = 0, str, mod_next;
@@ -205,6 +246,8 @@ static int write_info(struct dvm_guest_mem *mem, const struct dvm_boot_params *p
 	}
 	/* Module contents go page-aligned after the kernel. */
 	mod_next = kernel_end > BOOT_AREA_END ? kernel_end : BOOT_AREA_END;
+	if (mod_next < a.end)
+		mod_next = a.end; /* the info moved after the image */
 	for (unsigned i = 0; i < p->nr_modules; i++) {
 		const struct dvm_boot_module *m = &p->modules[i];
 		uint8_t *desc = mem->host + mods + (uint64_t)i * MB_MODULE_SIZE;
@@ -277,10 +320,11 @@ int dvm_load_multiboot(struct dvm_guest_mem *mem, const void *image, size_t len,
 	}
 	if (rc)
 		return rc;
-	rc = boot_elf_load(mem, image, len, segs, nr, entry, &phys_entry, &kernel_end, err, errlen);
+	rc = boot_elf_load(mem, image, len, segs, nr, entry, true, &phys_entry, &kernel_end, err,
+			   errlen);
 	if (rc)
 		return rc;
-	rc = write_info(mem, p, kernel_end, &info_gpa, err, errlen);
+	rc = write_info(mem, p, segs, nr, kernel_end, &info_gpa, err, errlen);
 	if (rc)
 		return rc;
 

@@ -206,7 +206,8 @@ void boot_setup_cpu(struct dvm_guest_mem *mem, enum boot_cpu_mode mode, struct d
 }
 
 int boot_check_segment(const struct dvm_guest_mem *mem, size_t image_len,
-		       const struct boot_segment *seg, unsigned index, char *err, size_t errlen)
+		       const struct boot_segment *seg, unsigned index, bool gdt_only, char *err,
+		       size_t errlen)
 {
 	if (seg->filesz > seg->memsz)
 		return boot_fail(err, errlen, -ENOEXEC,
@@ -227,11 +228,15 @@ int boot_check_segment(const struct dvm_guest_mem *mem, size_t image_len,
 				 index, (unsigned long long)seg->paddr,
 				 (unsigned long long)(seg->paddr + seg->memsz),
 				 (unsigned long long)boot_ram_top(mem));
-	if (boot_range_hits_boot_area(seg->paddr, seg->memsz))
+	if (gdt_only ? boot_ranges_overlap(seg->paddr, seg->memsz, BOOT_GDT_ADDR, 0x1000) ||
+			   boot_ranges_overlap(seg->paddr, seg->memsz, BOOT_BIOS_START,
+					       BOOT_HIGH_START - BOOT_BIOS_START)
+		     : boot_range_hits_boot_area(seg->paddr, seg->memsz))
 		return boot_fail(err, errlen, -EINVAL,
-				 "segment %u: 0x%llx-0x%llx overlaps memory dvm reserves (%s)", index,
-				 (unsigned long long)seg->paddr,
-				 (unsigned long long)(seg->paddr + seg->memsz), BOOT_RESERVED_TEXT);
+				 "segment %u: 0x%llx-0x%llx overlaps memory dvm reserves (%s)",
+				 index, (unsigned long long)seg->paddr,
+				 (unsigned long long)(seg->paddr + seg->memsz),
+				 gdt_only ? BOOT_RESERVED_MULTIBOOT_TEXT : BOOT_RESERVED_TEXT);
 	return 0;
 }
 

@@ -15,7 +15,10 @@
  *                    the Linux command line
  *   0x70000-0x7ffff  boot stack: RSP/ESP = 0x80000 on entry
  * No image may load anything into [0x1000, 0x80000) or the BIOS area
- * [0xe0000, 0x100000) (ACPI and MP tables); loaders refuse it.
+ * [0xe0000, 0x100000) (ACPI and MP tables); loaders refuse it.  Multiboot
+ * images are the exception, as under QEMU: they may use all of low memory
+ * but the GDT page, and when they cover the info area the info goes
+ * right after the image instead.
  */
 #ifndef DVM_BOOT_X86_SETUP_H
 #define DVM_BOOT_X86_SETUP_H
@@ -52,6 +55,8 @@
 #define BOOT_HIGH_START 0x100000ull
 /* What boot_range_hits_boot_area() refuses, for messages. */
 #define BOOT_RESERVED_TEXT "boot area 0x1000-0x80000, firmware tables 0xe0000-0x100000"
+/* Multiboot images keep only the GDT page out: the info goes where they aren't. */
+#define BOOT_RESERVED_MULTIBOOT_TEXT "GDT 0x1000-0x2000, firmware tables 0xe0000-0x100000"
 
 #define E820_RAM 1
 #define E820_RESERVED 2
@@ -101,7 +106,8 @@ struct boot_segment {
 };
 /* Checks sizes, file range, overflow, RAM and boot-area overlap. */
 int boot_check_segment(const struct dvm_guest_mem *mem, size_t image_len,
-		       const struct boot_segment *seg, unsigned index, char *err, size_t errlen);
+		       const struct boot_segment *seg, unsigned index, bool gdt_only, char *err,
+		       size_t errlen);
 /* Copies a checked segment and zeroes its bss. */
 void boot_copy_segment(struct dvm_guest_mem *mem, const uint8_t *image,
 		       const struct boot_segment *seg);
@@ -118,9 +124,10 @@ bool boot_entry_to_phys(const struct boot_segment *segs, unsigned nr, uint64_t e
  */
 int boot_elf_segments(const uint8_t *image, size_t len, bool is64, struct boot_segment *segs,
 		      unsigned *nr, uint64_t *entry, char *err, size_t errlen);
-/* Checks every segment, resolves the entry to a load address, then copies. */
+/* Checks every segment, resolves the entry to a load address, then copies.
+ * gdt_only: only the GDT page and the BIOS area are out of bounds (multiboot). */
 int boot_elf_load(struct dvm_guest_mem *mem, const uint8_t *image, size_t len,
-		  const struct boot_segment *segs, unsigned nr, uint64_t entry,
+		  const struct boot_segment *segs, unsigned nr, uint64_t entry, bool gdt_only,
 		  uint64_t *phys_entry, uint64_t *image_end, char *err, size_t errlen);
 
 enum boot_cpu_mode { BOOT_MODE_PROTECTED32, BOOT_MODE_LONG64 };
