@@ -253,6 +253,14 @@ static int apply_device_arg(struct dvm_vm *vm, const char *arg)
 
 /* ---- run ---- */
 
+/* The default PC, in creation order (the irqchip before anything using it). */
+static const uint32_t default_machine[] = {
+    DVM_DEV_TYPE_PIC,	   DVM_DEV_TYPE_IOAPIC,	    DVM_DEV_TYPE_PIT,	  DVM_DEV_TYPE_SERIAL_8250,
+    DVM_DEV_TYPE_I8042,	   DVM_DEV_TYPE_DEBUG_EXIT, DVM_DEV_TYPE_ACPI_PM, DVM_DEV_TYPE_CMOS_RTC,
+    DVM_DEV_TYPE_PCI_HOST, DVM_DEV_TYPE_PC_TESTDEV, DVM_DEV_TYPE_FW_CFG,
+};
+#define NR_DEFAULT_DEVICES (sizeof(default_machine) / sizeof(default_machine[0]))
+
 /* One --fw-cfg: a named file from a host file or a string. */
 struct fw_cfg_arg {
 	const char *spec;
@@ -276,6 +284,7 @@ struct run_options {
 	bool sync_exit;
 	const char *cpu;	  /* --cpu feature list, or NULL */
 	uint64_t halt_timeout_ms; /* 0: never */
+	uint32_t without;	  /* bit i: leave default_machine[i] out (--without) */
 	struct fw_cfg_arg fw_cfg[MAX_FW_CFG_ARGS];
 	unsigned nr_fw_cfg;
 };
@@ -369,6 +378,8 @@ static void run_usage(FILE *f)
 		"      --format FMT       elf64, multiboot, bzimage or flat (default: detect)\n"
 		"      --load-addr ADDR   where a flat binary is loaded and entered\n"
 		"                         (32-bit protected mode; default 0x100000)\n"
+		"      --without TYPES    leave these default devices out (comma-separated,\n"
+		"                         e.g. pit; not pic or ioapic: KVM makes them as one)\n"
 		"      --halt-timeout SEC end the VM (status 8) once every vCPU has been\n"
 		"                         halted with interrupts off for SEC seconds\n"
 		"                         (default 1; 0: wait forever)\n"
@@ -857,6 +868,31 @@ static void halt_watch_stop(struct halt_watch *w)
 	pthread_join(w->thread, NULL);
 }
 
+/* "--without pit,pc-testdev": names from the default machine, not the irqchip. */
+static void parse_without(const char *arg, uint32_t *without)
+{
+	char *copy = strdup(arg), *save = NULL;
+
+	if (!copy)
+		die_usage("out of memory");
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		const struct dvm_device_ops *ops = dvm_device_ops_by_name(tok);
+		size_t i = 0;
+		while (ops && i < NR_DEFAULT_DEVICES && default_machine[i] != ops->type)
+			i++;
+		if (!ops || i == NR_DEFAULT_DEVICES)
+			die_usage("--without %s: '%s' is not a device of the default machine "
+				  "(see dvm run --help)",
+				  arg, tok);
+		if (ops->type == DVM_DEV_TYPE_PIC || ops->type == DVM_DEV_TYPE_IOAPIC)
+			die_usage("--without %s: the pic and ioapic are KVM's in-kernel irqchip, "
+				  "made together; they can't be left out",
+				  arg);
+		*without |= 1u << i;
+	}
+	free(copy);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -872,6 +908,7 @@ static int cmd_run(int argc, char **argv)
 	    {"sync-exit", no_argument, NULL, 'S'},
 	    {"cpu", required_argument, NULL, 'U'},
 	    {"halt-timeout", required_argument, NULL, 'H'},
+	    {"without", required_argument, NULL, 'W'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"fw-cfg", required_argument, NULL, 'F'},
 	    {0},
@@ -952,6 +989,9 @@ static int cmd_run(int argc, char **argv)
 			if (!strcmp(optarg, "help"))
 				return cpu_help();
 			o.cpu = optarg;
+			break;
+		case 'W':
+			parse_without(optarg, &o.without);
 			break;
 		case 'H': {
 			char *end;
@@ -1085,14 +1125,11 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 			 const struct guest_files *g, bool *ran)
 {
 	/* The irqchip must exist before vCPUs. */
-	static const uint32_t machine[] = {
-	    DVM_DEV_TYPE_PIC,	      DVM_DEV_TYPE_IOAPIC,   DVM_DEV_TYPE_PIT,
-	    DVM_DEV_TYPE_SERIAL_8250, DVM_DEV_TYPE_I8042,    DVM_DEV_TYPE_DEBUG_EXIT,
-	    DVM_DEV_TYPE_ACPI_PM,     DVM_DEV_TYPE_CMOS_RTC, DVM_DEV_TYPE_PCI_HOST,
-	    DVM_DEV_TYPE_PC_TESTDEV,  DVM_DEV_TYPE_FW_CFG,
-	};
 	int handle, boot_vcpu = -1, ret;
-	for (size_t i = 0; i < sizeof(machine) / sizeof(machine[0]); i++) {
+	for (size_t i = 0; i < NR_DEFAULT_DEVICES; i++) {
+		if (o->without & (1u << i))
+			continue;
+		const uint32_t *machine = default_machine;
 		const struct dvm_device_ops *ops = dvm_device_ops_by_type(machine[i]);
 		if (!ops || create_device(vm, ops, &handle))
 			return DVM_STATUS_HOST_ERROR;

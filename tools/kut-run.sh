@@ -11,7 +11,8 @@
 #             kvm-unit-tests' x86/run does, and print both results
 #
 # The translation from unittests.cfg: smp -> --cpus, test_args -> --append,
-# -cpu MODEL,FEATURES -> --cpu FEATURES, -m N -> --memory NM; the environment
+# -cpu MODEL,FEATURES -> --cpu FEATURES, -m N -> --memory NM, -machine pit=off
+# -> --without pit; the environment
 # (TARGET, kernel version) goes in as --module, as QEMU's -initrd.  A test
 # whose qemu_params need a QEMU device or machine option dvm lacks is SKIPped
 # with the reason.  Status: (code << 1) | 1 from isa-debug-exit, so 1 = PASS,
@@ -89,6 +90,11 @@ while IFS='|' read -r name file smp params args arch tmo; do
 		    dvm_args+=(--memory "$mem"); shift 2 ;;
 		-append) args="$2 $args"; shift 2 ;;
 		-enable-kvm) shift ;;
+		-machine|-M)
+			case "$2" in
+			pit=off) dvm_args+=(--without pit); shift 2 ;;
+			*) why="needs QEMU option: $*"; break ;;
+			esac ;;
 		*) why="needs QEMU option: $*"; break ;;
 		esac
 	done
