@@ -82,7 +82,8 @@ static void check_errno(long ret)
 }
 
 /* Ports where the emulated devices live, so accesses often hit something. */
-static const uint16_t ports[] = {0x3f8, 0x2f8, 0x3e8, 0x2e8, 0x60, 0x64, 0xf4, 0x501};
+static const uint16_t ports[] = {0x3f8, 0x2f8, 0x3e8, 0x2e8, 0x60, 0x64, 0xf4, 0x501,  0x70,
+				 0x510, 0x600, 0xcf8, 0xcfc, 0xe0, 0xe4, 0xe8, 0x2000, 0x2010};
 
 /*
  * Where the value goes: a schema row's value sits at the very end of the
@@ -158,6 +159,12 @@ static void bus_op(struct dvm_vm *vm, struct input *in)
 	uint64_t port;
 	uint64_t data = take(in, 8);
 
+	if (how & 0x10) {
+		/* MMIO: pc-testdev's window and odd sizes (KVM's page-split exits). */
+		uint64_t addr = 0xff000000ull + take(in, 3) % 0x10010;
+		dvm_bus_access(vm, DVM_BUS_MMIO, addr, &data, 1 + take8(in) % 8, how & 8);
+		return;
+	}
 	if (how & 1)
 		port = ports[take8(in) % (sizeof(ports) / sizeof(ports[0]))] + take8(in) % 10;
 	else
