@@ -1021,6 +1021,12 @@ static int cmd_run(int argc, char **argv)
 
 	struct guest_files guest;
 	int ret = read_guest_files(&o, &guest);
+	/* The bytes are in `guest` now; the parsed paths and strings are done with. */
+	for (unsigned i = 0; i < o.nr_fw_cfg; i++) {
+		free(o.fw_cfg[i].file);
+		free(o.fw_cfg[i].string);
+		o.fw_cfg[i].file = o.fw_cfg[i].string = NULL;
+	}
 	if (ret) {
 		free_guest_files(&guest);
 		return DVM_STATUS_USAGE;
