@@ -21,27 +21,6 @@
 #define FADT_TMR_VAL_EXT (1u << 8)
 #define IOAPIC_BASE 0xfec00000u
 
-static inline void outw(u16 port, u16 value)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port));
-}
-
-static inline u16 inw(u16 port)
-{
-	u16 value;
-
-	__asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port));
-	return value;
-}
-
-static inline u32 inl(u16 port)
-{
-	u32 value;
-
-	__asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
-	return value;
-}
-
 static const u8 *phys(u32 addr)
 {
 	return (const u8 *)(uptr)addr;
@@ -50,23 +29,6 @@ static const u8 *phys(u32 addr)
 static u32 rd32(const u8 *p)
 {
 	return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
-}
-
-static u8 sum(const u8 *p, u32 len)
-{
-	u8 s = 0;
-
-	while (len--)
-		s += *p++;
-	return s;
-}
-
-static int same(const u8 *p, const char *s, u32 n)
-{
-	for (u32 i = 0; i < n; i++)
-		if (p[i] != (u8)s[i])
-			return 0;
-	return 1;
 }
 
 static void put_hex(u32 v)
@@ -102,9 +64,9 @@ static const u8 *sdt(u32 addr, const char *sig)
 	len = rd32(t + 4);
 	if (len < 36 || len > 0x100000)
 		fail("table length");
-	if (sig && !same(t, sig, 4))
+	if (sig && !bytes_same(t, sig, 4))
 		fail("table signature");
-	if (sum(t, len))
+	if (bytes_sum(t, len))
 		fail("table checksum");
 	return t;
 }
@@ -113,7 +75,7 @@ static const u8 *find_rsdp(void)
 {
 	for (u32 a = 0xe0000; a < 0x100000; a += 16) {
 		const u8 *p = phys(a);
-		if (same(p, "RSD PTR ", 8) && sum(p, 20) == 0)
+		if (bytes_same(p, "RSD PTR ", 8) && bytes_sum(p, 20) == 0)
 			return p;
 	}
 	return 0;
@@ -126,7 +88,7 @@ static int find_s5(const u8 *dsdt, u32 *slp_typ)
 
 	for (u32 i = 37; i + 8 < len; i++) {
 		const u8 *p = dsdt + i;
-		if (!same(p, "_S5_", 4))
+		if (!bytes_same(p, "_S5_", 4))
 			continue;
 		if (p[-1] != 0x08 && !(p[-1] == '\\' && i >= 38 && p[-2] == 0x08))
 			continue; /* not a NameOp */
@@ -245,9 +207,9 @@ void guest_main(u32 magic, const struct multiboot_info *info)
 		serial_puts("acpi: table ");
 		put_sig(t);
 		serial_puts(" ok\n");
-		if (same(t, "FACP", 4))
+		if (bytes_same(t, "FACP", 4))
 			fadt = t;
-		else if (same(t, "APIC", 4))
+		else if (bytes_same(t, "APIC", 4))
 			madt = t;
 	}
 	serial_puts("acpi: rsdt ok\n");
@@ -255,7 +217,7 @@ void guest_main(u32 magic, const struct multiboot_info *info)
 	if (rsdp[15] >= 2) {
 		const u8 *xsdt;
 		u32 xn;
-		if (sum(rsdp, rd32(rsdp + 20)) || rd32(rsdp + 20) < 36)
+		if (bytes_sum(rsdp, rd32(rsdp + 20)) || rd32(rsdp + 20) < 36)
 			fail("RSDP extended checksum");
 		serial_puts("acpi: rsdp ok\n");
 		if (rd32(rsdp + 28))
@@ -280,7 +242,7 @@ void guest_main(u32 magic, const struct multiboot_info *info)
 	if (rd32(fadt + 4) < 116)
 		fail("FADT too short");
 	facs = phys(rd32(fadt + 36));
-	if (!same(facs, "FACS", 4) || rd32(facs + 4) < 64 || ((uptr)facs & 63))
+	if (!bytes_same(facs, "FACS", 4) || rd32(facs + 4) < 64 || ((uptr)facs & 63))
 		fail("FACS");
 	serial_puts("acpi: facs ok\n");
 	dsdt = sdt(rd32(fadt + 40), "DSDT");

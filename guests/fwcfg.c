@@ -28,11 +28,6 @@
 #define GREETING "opt/dvm/greeting"
 #define MAX_SHOWN 200
 
-static inline void outw(u16 port, u16 value)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port));
-}
-
 static void fw_select(u16 key)
 {
 	outw(FW_CFG_SEL, key);

@@ -17,7 +17,7 @@ __asm__(".text\n"
 	"timer_isr:\n"
 	"	movl $1, fired\n"
 	"	movl $0, 0xfee000b0\n" /* EOI */
-	"	ret $8\n"); /* not iret: see timer.c */
+	"	ret $8\n");	       /* not iret: see timer.c */
 
 void guest_main(u32 magic, const struct multiboot_info *info)
 {

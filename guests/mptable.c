@@ -28,23 +28,6 @@ static u32 rd32(const u8 *p)
 	return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
 }
 
-static u8 sum(const u8 *p, u32 len)
-{
-	u8 s = 0;
-
-	while (len--)
-		s += *p++;
-	return s;
-}
-
-static int same(const u8 *p, const char *s, u32 n)
-{
-	for (u32 i = 0; i < n; i++)
-		if (p[i] != (u8)s[i])
-			return 0;
-	return 1;
-}
-
 static void __attribute__((noreturn)) fail(const char *what)
 {
 	serial_puts("mptable: FAIL ");
@@ -58,7 +41,7 @@ static const u8 *find_floating(void)
 {
 	for (u32 a = 0xf0000; a < 0x100000; a += 16) {
 		const u8 *p = phys(a);
-		if (same(p, "_MP_", 4) && p[8] >= 1 && sum(p, 16u * p[8]) == 0)
+		if (bytes_same(p, "_MP_", 4) && p[8] >= 1 && bytes_sum(p, 16u * p[8]) == 0)
 			return p;
 	}
 	return 0;
@@ -86,7 +69,7 @@ void guest_main(u32 magic, const struct multiboot_info *info)
 
 	t = phys(rd32(fp + 4));
 	len = rd16(t + 4);
-	if (!same(t, "PCMP", 4) || len < 44 || len > 0x10000 || sum(t, len))
+	if (!bytes_same(t, "PCMP", 4) || len < 44 || len > 0x10000 || bytes_sum(t, len))
 		fail("configuration table signature, length or checksum");
 	if (rd32(t + 36) != LAPIC_BASE)
 		fail("local APIC address");

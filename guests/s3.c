@@ -37,11 +37,6 @@ __asm__(".section .rodata\n"
 	".code32\n"
 	".text\n");
 
-static void outw(u16 port, u16 value)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port));
-}
-
 static u8 rtc_read(u8 reg)
 {
 	outb(0x70, reg);

@@ -18,32 +18,6 @@
 #include "common/guest.h"
 
 /* 16- and 32-bit port I/O (guest.h has the 8-bit ones). */
-static inline void outw(u16 port, u16 value)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port));
-}
-
-static inline u16 inw(u16 port)
-{
-	u16 value;
-
-	__asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port));
-	return value;
-}
-
-static inline void outl(u16 port, u32 value)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port));
-}
-
-static inline u32 inl(u16 port)
-{
-	u32 value;
-
-	__asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
-	return value;
-}
-
 #define LATCH 0xe0
 #define FLUSH 0xe4
 #define ALIAS 0xe8

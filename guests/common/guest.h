@@ -51,6 +51,32 @@ static inline u8 inb(u16 port)
 	return value;
 }
 
+static inline void outw(u16 port, u16 value)
+{
+	__asm__ volatile("outw %0, %1" : : "a"(value), "Nd"(port));
+}
+
+static inline u16 inw(u16 port)
+{
+	u16 value;
+
+	__asm__ volatile("inw %1, %0" : "=a"(value) : "Nd"(port));
+	return value;
+}
+
+static inline void outl(u16 port, u32 value)
+{
+	__asm__ volatile("outl %0, %1" : : "a"(value), "Nd"(port));
+}
+
+static inline u32 inl(u16 port)
+{
+	u32 value;
+
+	__asm__ volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
+	return value;
+}
+
 static inline void mmio_write32(u32 addr, u32 value)
 {
 	*(volatile u32 *)(uptr)addr = value;
@@ -103,6 +129,11 @@ void halt_forever(void) __attribute__((noreturn));
 /* Finds "key" (e.g. "exit=") at the start of a word and parses the decimal
  * number after it; 1 when found. */
 int cmdline_find_uint(const char *cmdline, const char *key, u32 *value);
+
+/* Firmware tables (ACPI, MP): the byte sum (0 when the checksum is right),
+ * and whether p starts with the n bytes of s. */
+u8 bytes_sum(const u8 *p, u32 len);
+int bytes_same(const u8 *p, const char *s, u32 n);
 
 /* Prints value in hex with exactly `digits` digits (1-8), no prefix. */
 void serial_put_hex(u32 value, int digits);

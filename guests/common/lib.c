@@ -151,3 +151,20 @@ void serial_put_hex(u32 value, int digits)
 	while (digits-- > 0)
 		serial_putc("0123456789abcdef"[(value >> (4 * digits)) & 0xf]);
 }
+
+u8 bytes_sum(const u8 *p, u32 len)
+{
+	u8 s = 0;
+
+	while (len--)
+		s += *p++;
+	return s;
+}
+
+int bytes_same(const u8 *p, const char *s, u32 n)
+{
+	for (u32 i = 0; i < n; i++)
+		if (p[i] != (u8)s[i])
+			return 0;
+	return 1;
+}
