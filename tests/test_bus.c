@@ -2,7 +2,8 @@
 /*
  * The I/O bus: dispatch by range, all-ones where nothing answers, and the
  * byte-wise split of odd-sized accesses and of accesses that cross a
- * range's end, so a handler never sees bytes outside its range.
+ * range's end, so a handler never sees bytes outside its range; and
+ * interrupt lines shared by several devices.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -146,13 +147,43 @@ static void test_odd_sizes(void **state)
 	dvm_vm_shutdown(vm);
 }
 
+/* Two devices on one line: it stays high until both let go. */
+static void test_shared_irq_line(void **state)
+{
+	(void)state;
+	struct dvm_vm *vm = new_vm();
+	int a, b, sources[9];
+
+	assert_int_equal(dvm_irq_get_line(vm, 4), 0);
+	assert_int_equal(dvm_irq_set_line_from(vm, 4, &a, 1), 0);
+	assert_int_equal(dvm_irq_set_line_from(vm, 4, &b, 1), 0);
+	assert_int_equal(dvm_irq_set_line_from(vm, 4, &a, 0), 0);
+	assert_int_equal(dvm_irq_get_line(vm, 4), 1);
+	assert_int_equal(dvm_irq_set_line_from(vm, 4, &a, 0), 0); /* twice: no effect */
+	assert_int_equal(dvm_irq_get_line(vm, 4), 1);
+	assert_int_equal(dvm_irq_set_line_from(vm, 4, &b, 0), 0);
+	assert_int_equal(dvm_irq_get_line(vm, 4), 0);
+	/* The anonymous source is one more sharer. */
+	assert_int_equal(dvm_irq_set_line(vm, 5, 1), 0);
+	assert_int_equal(dvm_irq_set_line_from(vm, 5, &a, 1), 0);
+	assert_int_equal(dvm_irq_set_line(vm, 5, 0), 0);
+	assert_int_equal(dvm_irq_get_line(vm, 5), 1);
+	/* Limits. */
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(dvm_irq_set_line_from(vm, 6, &sources[i], 1), 0);
+	assert_int_equal(dvm_irq_set_line_from(vm, 6, &sources[8], 1), -ENOSPC);
+	assert_int_equal(dvm_irq_set_line_from(vm, 6, &sources[8], 0), 0);
+	assert_int_equal(dvm_irq_set_line_from(vm, 24, &a, 1), -EINVAL);
+	assert_int_equal(dvm_irq_set_line_from(vm, 3, NULL, 1), -EINVAL);
+	dvm_vm_shutdown(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_dispatch_and_float),
-	    cmocka_unit_test(test_cross_range_end),
-	    cmocka_unit_test(test_cross_into_neighbour),
-	    cmocka_unit_test(test_odd_sizes),
+	    cmocka_unit_test(test_dispatch_and_float),	 cmocka_unit_test(test_cross_range_end),
+	    cmocka_unit_test(test_cross_into_neighbour), cmocka_unit_test(test_odd_sizes),
+	    cmocka_unit_test(test_shared_irq_line),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,6 +78,10 @@ bool dvm_bus_access(struct dvm_vm *vm, enum dvm_bus_space space, uint64_t addr, 
 /* Interrupt lines (GSIs).  With KVM they go to the in-kernel irqchip once it
  * exists; without, the level is only recorded (tests read it back). */
 int dvm_irq_set_line(struct dvm_vm *vm, uint32_t gsi, int level);
+/* The same for one of several devices sharing a line (any non-NULL token,
+ * usually the device's private struct): the line is high while any source
+ * holds it high, as a wired-OR level line.  -ENOSPC past 8 sources. */
+int dvm_irq_set_line_from(struct dvm_vm *vm, uint32_t gsi, const void *source, int level);
 int dvm_irq_get_line(struct dvm_vm *vm, uint32_t gsi); /* last level set, or -EINVAL */
 /* The in-kernel irqchip (PIC x2 + IOAPIC, KVM_CREATE_IRQCHIP), made on first need. */
 int dvm_irq_ensure_kernel_irqchip(struct dvm_vm *vm);

@@ -124,6 +124,7 @@ int dvm_vm_create(const struct dvm_vm_config *cfg, struct dvm_vm **out)
 	for (int s = 0; s < DVM_BUS_NR; s++)
 		pthread_rwlock_init(&vm->bus[s].lock, NULL);
 	pthread_mutex_init(&vm->state_lock, NULL);
+	pthread_mutex_init(&vm->irq_lock, NULL);
 	pthread_cond_init(&vm->state_cond, NULL);
 
 	if (!(cfg->flags & DVM_VM_NO_KVM)) {
@@ -173,6 +174,7 @@ static void teardown(struct dvm_vm *vm)
 	pthread_mutex_destroy(&vm->lock);
 	pthread_rwlock_destroy(&vm->handles_lock);
 	pthread_mutex_destroy(&vm->state_lock);
+	pthread_mutex_destroy(&vm->irq_lock);
 	pthread_cond_destroy(&vm->state_cond);
 	free(vm);
 }

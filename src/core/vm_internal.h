@@ -13,6 +13,7 @@
 
 #define DVM_MAX_HANDLES 4096
 #define DVM_NR_GSIS 24
+#define DVM_IRQ_MAX_SOURCES 8
 /* Guest RAM below this GPA; the rest is mapped at 4 GiB (the PCI hole). */
 #define DVM_LOW_RAM_LIMIT 0xc0000000ull
 #define DVM_HIGH_RAM_BASE 0x100000000ull
@@ -53,7 +54,10 @@ struct dvm_vm {
 	struct dvm_bus bus[DVM_BUS_NR];
 
 	bool kernel_irqchip;
-	int irq_levels[DVM_NR_GSIS];
+	int irq_levels[DVM_NR_GSIS]; /* the wire: any source asserting */
+	/* Who asserts each line: devices sharing a GSI wire-OR (irq_lock). */
+	pthread_mutex_t irq_lock;
+	const void *irq_sources[DVM_NR_GSIS][DVM_IRQ_MAX_SOURCES];
 
 	/* Run state; `state_lock` also guards runners and the stop record. */
 	pthread_mutex_t state_lock;

@@ -186,7 +186,7 @@ static void update_sci(struct acpi_pm *a)
 	level = (a->pm1_cnt & DVM_ACPI_PM1_CNT_SCI_EN) && (a->pm1_sts & a->pm1_en & SCI_EVENTS);
 	if (level != a->sci_level) {
 		a->sci_level = level;
-		dvm_irq_set_line(a->vm, a->sci_irq, level);
+		dvm_irq_set_line_from(a->vm, a->sci_irq, a, level);
 	}
 }
 

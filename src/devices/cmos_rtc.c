@@ -482,7 +482,7 @@ static void update_irq(struct rtc *s)
 	level = irqf(s);
 	if (level != s->irq_level) {
 		s->irq_level = level;
-		dvm_irq_set_line(s->vm, s->irq, level);
+		dvm_irq_set_line_from(s->vm, s->irq, s, level);
 	}
 }
 

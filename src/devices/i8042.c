@@ -143,11 +143,11 @@ static void update_irq(struct i8042 *k)
 	}
 	if (kbd != k->kbd_level) {
 		k->kbd_level = kbd;
-		dvm_irq_set_line(k->vm, DVM_I8042_KBD_IRQ, kbd);
+		dvm_irq_set_line_from(k->vm, DVM_I8042_KBD_IRQ, k, kbd);
 	}
 	if (aux != k->aux_level) {
 		k->aux_level = aux;
-		dvm_irq_set_line(k->vm, DVM_I8042_AUX_IRQ, aux);
+		dvm_irq_set_line_from(k->vm, DVM_I8042_AUX_IRQ, k, aux);
 	}
 }
 

@@ -134,7 +134,7 @@ static void drive_line(struct pc_testdev *t, unsigned n, bool level)
 		t->irq_lines |= 1u << n;
 	else
 		t->irq_lines &= ~(1u << n);
-	dvm_irq_set_line(t->vm, n, level);
+	dvm_irq_set_line_from(t->vm, n, t, level);
 }
 
 static void irq_write(void *opaque, uint64_t offset, const void *data, unsigned len)

@@ -228,7 +228,7 @@ static void update_irq(struct serial *s)
 	level = !(compute_iir(s) & IIR_NONE);
 	if (level != s->irq_level) {
 		s->irq_level = level;
-		dvm_irq_set_line(s->vm, s->irq, level);
+		dvm_irq_set_line_from(s->vm, s->irq, s, level);
 	}
 }
 
