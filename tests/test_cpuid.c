@@ -107,6 +107,17 @@ static void edits_are_checked_against_the_host(void **state)
 	longspec[sizeof(longspec) - 1] = '\0';
 	assert_int_equal(dvm_cpuid_edit(&c, &host, longspec, err, sizeof(err)), -EINVAL);
 	assert_int_equal(dvm_cpuid_edit(&c, &host, "", err, sizeof(err)), 0);
+
+	/* QEMU's properties. */
+	assert_int_equal(
+	    dvm_cpuid_edit(&c, &host, "max,host-phys-bits,migratable=no", err, sizeof(err)), 0);
+	assert_int_equal(dvm_cpuid_edit(&c, &host, "vendor=AuthenticAMD", err, sizeof(err)), 0);
+	struct kvm_cpuid_entry2 *leaf0 = dvm_cpuid_entry(&c, 0, 0);
+	assert_memory_equal(&leaf0->ebx, "Auth", 4);
+	assert_memory_equal(&leaf0->edx, "enti", 4);
+	assert_memory_equal(&leaf0->ecx, "cAMD", 4);
+	assert_int_equal(dvm_cpuid_edit(&c, &host, "vendor=Intel", err, sizeof(err)), -EINVAL);
+	assert_int_equal(dvm_cpuid_edit(&c, &host, "phys-bits=36", err, sizeof(err)), -EINVAL);
 }
 
 static void describe_lists_enabled_names(void **state)

@@ -38,7 +38,9 @@ int dvm_cpuid_has(const struct dvm_cpuid *c, const struct dvm_cpu_feature *f);
 /*
  * Applies a feature list such as "host,-x2apic,+tsc-deadline" or
  * "x2apic=off,pcid=on" to `c`.  A leading model may be "host" or "max"
- * (both: everything the host offers, which is where `c` starts).  Adding a
+ * (both: everything the host offers, which is where `c` starts).  Of QEMU's
+ * other -cpu properties, vendor=XXXXXXXXXXXX sets leaf 0's vendor string and
+ * host-phys-bits and migratable=no are accepted as what dvm always does.  Adding a
  * feature `supported` lacks is refused.  0, -EINVAL (unknown name or bad
  * syntax) or -EOPNOTSUPP (the host can't give it); `err` says which.
  */

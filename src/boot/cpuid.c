@@ -249,12 +249,45 @@ int dvm_cpuid_has(const struct dvm_cpuid *c, const struct dvm_cpu_feature *f)
 	return e && (*entry_reg(e, f->reg) >> f->bit & 1);
 }
 
-/* One token: "+name", "-name", "name", "name=on|off". */
+/* QEMU's -cpu properties that aren't feature bits.  1: handled (or an error
+ * set in *ret), 0: not one of them. */
+static int edit_property(struct dvm_cpuid *c, const char *tok, int *ret, char *err, size_t errlen)
+{
+	*ret = 0;
+	/* dvm always gives the host's physical address width, and never migrates
+	 * a CPU model: these ask for what dvm does anyway. */
+	if (!strcmp(tok, "host-phys-bits") || !strcmp(tok, "host-phys-bits=on") ||
+	    !strcmp(tok, "migratable=no") || !strcmp(tok, "migratable=off"))
+		return 1;
+	if (!strncmp(tok, "vendor=", 7)) {
+		const char *v = tok + 7;
+		struct kvm_cpuid_entry2 *e = dvm_cpuid_entry(c, 0, 0);
+		if (strlen(v) != 12) {
+			snprintf(err, errlen,
+				 "cpu vendor '%s': expected 12 characters, e.g. "
+				 "GenuineIntel",
+				 v);
+			*ret = -EINVAL;
+		} else if (e) {
+			memcpy(&e->ebx, v, 4);
+			memcpy(&e->edx, v + 4, 4);
+			memcpy(&e->ecx, v + 8, 4);
+		}
+		return 1;
+	}
+	return 0;
+}
+
+/* One token: "+name", "-name", "name", "name=on|off", or a property. */
 static int edit_one(struct dvm_cpuid *c, const struct dvm_cpuid *supported, char *tok, char *err,
 		    size_t errlen)
 {
 	bool on = true;
 	char *eq = strchr(tok, '=');
+	int ret;
+
+	if (edit_property(c, tok, &ret, err, errlen))
+		return ret;
 
 	if (eq) {
 		*eq = '\0';
