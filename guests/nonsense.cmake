@@ -1,0 +1,1 @@
+dvm_guest(nonsense.elf 32 start32.S link32.ld ${DVM_GUEST_SRC}/nonsense.c)
