@@ -1300,7 +1300,7 @@ static int cmd_describe(int argc, char **argv)
 	printf("%s (type %#x%s): %s\n\n", ops->name, ops->type,
 	       (ops->flags & DVM_OPS_PASSTHROUGH) ? ", kernel-backed" : "",
 	       ops->summary ? ops->summary : "");
-	printf("%-5s %-12s %-10s %-8s %-18s %-6s %-6s %-8s %s\n", "GROUP", "ATTR", "NAME", "KIND",
+	printf("%-5s %-12s %-13s %-8s %-18s %-6s %-6s %-8s %s\n", "GROUP", "ATTR", "NAME", "KIND",
 	       "ACCESS", "SIZE", "FORMAT", "DEFAULT", "DESCRIPTION");
 	for (size_t i = 0; i < ops->nr_attrs; i++) {
 		const struct dvm_attr_desc *d = &ops->attrs[i];
@@ -1317,7 +1317,7 @@ static int cmd_describe(int argc, char **argv)
 		if (d->kind == DVM_ATTR_CONFIG && d->format == DVM_FMT_UINT &&
 		    d->access & DVM_ATTR_W)
 			snprintf(def, sizeof(def), "%#" PRIx64, d->def);
-		printf("%-5u %-12s %-10s %-8s %-18s %-6u %-6s %-8s %s\n", d->group, attr, d->name,
+		printf("%-5u %-12s %-13s %-8s %-18s %-6u %-6s %-8s %s\n", d->group, attr, d->name,
 		       dvm_attr_kind_name(d->kind), access, d->size, format_name(d->format), def,
 		       d->help ? d->help : "");
 	}
