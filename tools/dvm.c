@@ -27,6 +27,7 @@
 #include "dvm/devices/cmos_rtc.h"
 #include "dvm/devices/fw_cfg.h"
 #include "dvm/devices/vcpu.h"
+#include "dvm/snapshot.h"
 #include "dvm/vm.h"
 
 #define DEFAULT_MEMORY (128ull << 20)
@@ -285,6 +286,8 @@ struct run_options {
 	const char *cpu;	  /* --cpu feature list, or NULL */
 	uint64_t halt_timeout_ms; /* 0: never */
 	uint32_t without;	  /* bit i: leave default_machine[i] out (--without) */
+	const char *snapshot_dir; /* --snapshot-dir: where SIGUSR2 (and --snapshot-on-exit) save */
+	bool snapshot_on_exit;
 	struct fw_cfg_arg fw_cfg[MAX_FW_CFG_ARGS];
 	unsigned nr_fw_cfg;
 };
@@ -380,6 +383,10 @@ static void run_usage(FILE *f)
 		"                         (32-bit protected mode; default 0x100000)\n"
 		"      --without TYPES    leave these default devices out (comma-separated,\n"
 		"                         e.g. pit; not pic or ioapic: KVM makes them as one)\n"
+		"      --snapshot-dir DIR SIGUSR2 saves a snapshot of the running VM to DIR\n"
+		"                         (it replaces an older one; see dvm restore)\n"
+		"      --snapshot-on-exit also save it when a signal (SIGINT, SIGTERM,\n"
+		"                         SIGHUP, SIGQUIT) stops the VM\n"
 		"      --halt-timeout SEC end the VM (status 8) once every vCPU has been\n"
 		"                         halted with interrupts off for SEC seconds\n"
 		"                         (default 1; 0: wait forever)\n"
@@ -637,17 +644,58 @@ static void build_mptable(struct dvm_vm *vm, unsigned cpus)
 static struct dvm_vm *signal_vm;
 static pthread_mutex_t signal_vm_lock = PTHREAD_MUTEX_INITIALIZER;
 
+static const char *signal_snapshot_dir; /* --snapshot-dir */
+static bool signal_snapshot_on_exit;
+
+/* Pause, save, and resume (the guest doesn't notice) or, for a stop, stop
+ * while still paused, so the guest runs no further than the snapshot. */
+static int take_snapshot(struct dvm_vm *vm, const char *dir, int stop_status, const char *stop_msg)
+{
+	char err[256] = "";
+	int ret = dvm_vm_pause(vm);
+	bool paused = ret == 0;
+
+	if (ret) {
+		fprintf(stderr, "dvm: snapshot: the VM is not running\n");
+	} else {
+		ret = dvm_snapshot_save(vm, dir, err, sizeof(err));
+		if (ret)
+			fprintf(stderr, "dvm: snapshot to %s failed: %s\n", dir, err);
+		else
+			fprintf(stderr, "dvm: snapshot saved to %s\n", dir);
+	}
+	if (stop_msg)
+		dvm_vm_request_stop(vm, DVM_STOP_SIGNAL, stop_status, stop_msg);
+	if (paused)
+		dvm_vm_resume(vm); /* after a stop this only balances the pause */
+	return ret;
+}
+
 static void *signal_thread(void *arg)
 {
 	sigset_t *set = arg;
 	int sig;
 	while (sigwait(set, &sig) == 0) {
 		char msg[64];
-		snprintf(msg, sizeof(msg), "stopped by signal %d (%s)", sig, strsignal(sig));
 		pthread_mutex_lock(&signal_vm_lock);
-		if (signal_vm)
-			dvm_vm_request_stop(signal_vm, DVM_STOP_SIGNAL,
-					    DVM_STATUS_SIGNAL_BASE + sig, msg);
+		if (sig == SIGUSR2) {
+			if (!signal_snapshot_dir)
+				fprintf(stderr, "dvm: SIGUSR2 ignored: no --snapshot-dir given\n");
+			else if (signal_vm)
+				take_snapshot(signal_vm, signal_snapshot_dir, 0, NULL);
+			pthread_mutex_unlock(&signal_vm_lock);
+			continue;
+		}
+		snprintf(msg, sizeof(msg), "stopped by signal %d (%s)", sig, strsignal(sig));
+		if (signal_vm) {
+			/* The state the guest was in when told to stop, kept for a restore. */
+			if (signal_snapshot_on_exit && signal_snapshot_dir)
+				take_snapshot(signal_vm, signal_snapshot_dir,
+					      DVM_STATUS_SIGNAL_BASE + sig, msg);
+			else
+				dvm_vm_request_stop(signal_vm, DVM_STOP_SIGNAL,
+						    DVM_STATUS_SIGNAL_BASE + sig, msg);
+		}
 		pthread_mutex_unlock(&signal_vm_lock);
 	}
 	return NULL;
@@ -909,6 +957,8 @@ static int cmd_run(int argc, char **argv)
 	    {"cpu", required_argument, NULL, 'U'},
 	    {"halt-timeout", required_argument, NULL, 'H'},
 	    {"without", required_argument, NULL, 'W'},
+	    {"snapshot-dir", required_argument, NULL, 'P'},
+	    {"snapshot-on-exit", no_argument, NULL, 'E'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"fw-cfg", required_argument, NULL, 'F'},
 	    {0},
@@ -993,6 +1043,12 @@ static int cmd_run(int argc, char **argv)
 		case 'W':
 			parse_without(optarg, &o.without);
 			break;
+		case 'P':
+			o.snapshot_dir = optarg;
+			break;
+		case 'E':
+			o.snapshot_on_exit = true;
+			break;
 		case 'H': {
 			char *end;
 			errno = 0;
@@ -1013,6 +1069,8 @@ static int cmd_run(int argc, char **argv)
 			return DVM_STATUS_USAGE;
 		}
 	}
+	if (o.snapshot_on_exit && !o.snapshot_dir)
+		die_usage("--snapshot-on-exit needs --snapshot-dir DIR");
 	if (optind < argc)
 		o.guest = argv[optind++];
 	if (optind < argc)
@@ -1126,6 +1184,54 @@ static int configure_fw_cfg(struct dvm_vm *vm, int h, const struct run_options *
 	return 0;
 }
 
+/* Starts the VM and waits for it: signals, the halt watchdog, the exit
+ * message.  Takes vcpus (handles, the boot CPU first).  Returns the status. */
+static int run_machine(struct dvm_vm *vm, const struct run_options *o, int *vcpus,
+		       unsigned nr_vcpus, bool *ran)
+{
+	int ret;
+
+	/* Signals end the VM cleanly; only the signal thread takes them. */
+	static sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGQUIT);
+	sigaddset(&sigs, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_lock(&signal_vm_lock);
+	signal_vm = vm;
+	signal_snapshot_dir = o->snapshot_dir;
+	signal_snapshot_on_exit = o->snapshot_on_exit;
+	pthread_mutex_unlock(&signal_vm_lock);
+	pthread_t sig_thread;
+	if (pthread_create(&sig_thread, NULL, signal_thread, &sigs) == 0)
+		pthread_detach(sig_thread);
+
+	ret = dvm_vm_start(vm);
+	*ran = true;
+	struct halt_watch watch = {
+	    .vm = vm, .vcpus = vcpus, .nr_vcpus = nr_vcpus, .timeout_ms = o->halt_timeout_ms};
+	bool watching = !ret && o->halt_timeout_ms && halt_watch_start(&watch);
+	enum dvm_stop_reason reason;
+	const char *message;
+	int status = dvm_vm_wait(vm, &reason, &message);
+	if (watching)
+		halt_watch_stop(&watch);
+	free(vcpus);
+	pthread_mutex_lock(&signal_vm_lock);
+	signal_vm = NULL; /* the VM is about to go */
+	pthread_mutex_unlock(&signal_vm_lock);
+	if (ret)
+		status = DVM_STATUS_HOST_ERROR;
+	if (o->verbose || reason == DVM_STOP_GUEST_CRASH || reason == DVM_STOP_HOST_ERROR ||
+	    reason == DVM_STOP_SIGNAL || reason == DVM_STOP_GUEST_HALTED)
+		fprintf(stderr, "dvm: %s (exit status %d)\n", message, status & 0xff);
+	return status & 0xff;
+}
+
 /* The default PC, as a list of devices, then the guest; returns the exit status. */
 static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 			 const struct guest_files *g, bool *ran)
@@ -1175,42 +1281,114 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 	}
 	build_mptable(vm, o->cpus);
 
-	/* Signals end the VM cleanly; only the signal thread takes them. */
-	static sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGHUP);
-	sigaddset(&sigs, SIGQUIT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	pthread_mutex_lock(&signal_vm_lock);
-	signal_vm = vm;
-	pthread_mutex_unlock(&signal_vm_lock);
-	pthread_t sig_thread;
-	if (pthread_create(&sig_thread, NULL, signal_thread, &sigs) == 0)
-		pthread_detach(sig_thread);
+	return run_machine(vm, o, vcpus, o->cpus, ran);
+}
 
-	ret = dvm_vm_start(vm);
-	*ran = true;
-	struct halt_watch watch = {
-	    .vm = vm, .vcpus = vcpus, .nr_vcpus = o->cpus, .timeout_ms = o->halt_timeout_ms};
-	bool watching = !ret && o->halt_timeout_ms && halt_watch_start(&watch);
-	enum dvm_stop_reason reason;
-	const char *message;
-	int status = dvm_vm_wait(vm, &reason, &message);
-	if (watching)
-		halt_watch_stop(&watch);
-	free(vcpus);
-	pthread_mutex_lock(&signal_vm_lock);
-	signal_vm = NULL; /* the VM is about to go */
-	pthread_mutex_unlock(&signal_vm_lock);
-	if (ret)
-		status = DVM_STATUS_HOST_ERROR;
-	if (o->verbose || reason == DVM_STOP_GUEST_CRASH || reason == DVM_STOP_HOST_ERROR ||
-	    reason == DVM_STOP_SIGNAL || reason == DVM_STOP_GUEST_HALTED)
-		fprintf(stderr, "dvm: %s (exit status %d)\n", message, status & 0xff);
-	return status & 0xff;
+/* ---- restore ---- */
+
+static void restore_usage(FILE *f)
+{
+	fprintf(f, "usage: dvm restore [OPTIONS] DIR\n"
+		   "\n"
+		   "Restore a snapshot (dvm run --snapshot-dir, SIGUSR2) and run it on: the\n"
+		   "devices are made by type from the snapshot, their configuration and state\n"
+		   "set from it, guest memory mapped copy-on-write from DIR/memory.  The\n"
+		   "snapshot is checked whole (header, checksums, every attribute against the\n"
+		   "schema, the memory file) before anything starts; a bad one is exit 2.\n"
+		   "\n"
+		   "      --no-verify        skip the memory checksum (faster restore of large\n"
+		   "                         guests; the state is still checked)\n"
+		   "      --snapshot-dir D   --snapshot-on-exit  --halt-timeout SEC  --sync-exit\n"
+		   "  -v, --verbose          as for dvm run\n"
+		   "  -h, --help             this text\n");
+}
+
+static int cmd_restore(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"no-verify", no_argument, NULL, 'N'},
+	    {"snapshot-dir", required_argument, NULL, 'P'},
+	    {"snapshot-on-exit", no_argument, NULL, 'E'},
+	    {"halt-timeout", required_argument, NULL, 'H'},
+	    {"sync-exit", no_argument, NULL, 'S'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	struct run_options o = {.halt_timeout_ms = DEFAULT_HALT_TIMEOUT_MS};
+	unsigned flags = 0;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'N':
+			flags |= DVM_RESTORE_NO_VERIFY;
+			break;
+		case 'P':
+			o.snapshot_dir = optarg;
+			break;
+		case 'E':
+			o.snapshot_on_exit = true;
+			break;
+		case 'H': {
+			char *end;
+			errno = 0;
+			double sec = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(sec >= 0) || sec > 86400 * 365)
+				die_usage("--halt-timeout %s: expected seconds (0 = never)",
+					  optarg);
+			o.halt_timeout_ms = (uint64_t)(sec * 1000);
+			break;
+		}
+		case 'S':
+			o.sync_exit = true;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case 'h':
+			restore_usage(stdout);
+			return 0;
+		default:
+			restore_usage(stderr);
+			return DVM_STATUS_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		restore_usage(stderr);
+		return DVM_STATUS_USAGE;
+	}
+	if (o.snapshot_on_exit && !o.snapshot_dir)
+		die_usage("--snapshot-on-exit needs --snapshot-dir DIR");
+
+	struct dvm_restored r;
+	char err[256] = "";
+	bool deferred = !o.sync_exit && defer_kvm_teardown();
+	int ret = dvm_snapshot_restore(argv[optind], 0, flags, &r, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "dvm: cannot restore %s: %s\n", argv[optind], err);
+		return ret == -EINVAL || ret == -ENOENT || ret == -ENAMETOOLONG
+			   ? DVM_STATUS_USAGE
+			   : DVM_STATUS_HOST_ERROR;
+	}
+	int *vcpus = calloc(r.nr, sizeof(int));
+	unsigned nr_vcpus = 0;
+	for (unsigned i = 0; vcpus && i < r.nr; i++)
+		if (r.types[i] == DVM_DEV_TYPE_VCPU)
+			vcpus[nr_vcpus++] = r.handles[i];
+	dvm_restored_free(&r);
+	if (!vcpus) {
+		dvm_vm_shutdown(r.vm);
+		return DVM_STATUS_HOST_ERROR;
+	}
+	bool ran = false;
+	ret = run_machine(r.vm, &o, vcpus, nr_vcpus, &ran);
+	fflush(stdout);
+	if (ran && deferred)
+		_exit(ret);
+	dvm_vm_shutdown(r.vm);
+	return ret;
 }
 
 /* ---- types, describe ---- */
@@ -1304,16 +1482,17 @@ static int cmd_describe(int argc, char **argv)
 	       "ACCESS", "SIZE", "FORMAT", "DEFAULT", "DESCRIPTION");
 	for (size_t i = 0; i < ops->nr_attrs; i++) {
 		const struct dvm_attr_desc *d = &ops->attrs[i];
-		char attr[32], access[32], def[24] = "-";
+		char attr[32], access[48], def[24] = "-";
 		if (d->count > 1)
 			snprintf(attr, sizeof(attr), "%#" PRIx64 "+%#" PRIx64, d->attr, d->count);
 		else
 			snprintf(attr, sizeof(attr), "%" PRIu64, d->attr);
-		snprintf(access, sizeof(access), "%s%s%s%s%s", (d->access & DVM_ATTR_R) ? "r" : "",
-			 (d->access & DVM_ATTR_W) ? "w" : "",
+		snprintf(access, sizeof(access), "%s%s%s%s%s%s",
+			 (d->access & DVM_ATTR_R) ? "r" : "", (d->access & DVM_ATTR_W) ? "w" : "",
 			 (d->access & DVM_ATTR_BEFORE_START) ? ",before-start" : "",
 			 (d->access & DVM_ATTR_ONCE) ? ",once" : "",
-			 (d->access & DVM_ATTR_WHILE_PAUSED) ? ",paused" : "");
+			 (d->access & DVM_ATTR_WHILE_PAUSED) ? ",paused" : "",
+			 (d->access & DVM_ATTR_DERIVED) ? ",derived" : "");
 		if (d->kind == DVM_ATTR_CONFIG && d->format == DVM_FMT_UINT &&
 		    d->access & DVM_ATTR_W)
 			snprintf(def, sizeof(def), "%#" PRIx64, d->def);
@@ -1334,6 +1513,7 @@ static void usage(FILE *f)
 		   "\n"
 		   "commands:\n"
 		   "  run [GUEST]        boot a guest (no GUEST: the bundled hello guest)\n"
+		   "  restore DIR        restore a snapshot and run it on\n"
 		   "  types              list device types and whether this host has them\n"
 		   "  describe TYPE      print a type's attribute schema\n"
 		   "\n"
@@ -1363,6 +1543,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "restore"))
+		return cmd_restore(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "types"))
 		return cmd_types(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "describe"))

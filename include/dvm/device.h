@@ -53,6 +53,7 @@ enum dvm_attr_kind {
 #define DVM_ATTR_BEFORE_START 0x4u  /* writes answer EBUSY once vCPUs have run */
 #define DVM_ATTR_ONCE 0x8u	    /* a second write answers EEXIST */
 #define DVM_ATTR_WHILE_PAUSED 0x10u /* reads and writes answer EBUSY while vCPUs run */
+#define DVM_ATTR_DERIVED 0x20u	    /* a view of other attributes: snapshots skip it */
 
 /* How the bytes behind addr are to be read by people and parsers. */
 enum dvm_attr_format {
@@ -120,6 +121,10 @@ struct dvm_device_ops {
 	 * allowed values, a range that depends on another field): 0 or -errno.
 	 * NULL: the schema's checks are enough. */
 	int (*check_attr)(struct dvm_device *dev, const struct dvm_attr_desc *d, uint64_t value);
+	/* For rows with count > 1: the attribute numbers that exist (so a
+	 * snapshot can save them); the count, or -E2BIG past max. */
+	int (*enumerate)(struct dvm_device *dev, const struct dvm_attr_desc *d, uint64_t *attrs,
+			 size_t max);
 };
 
 struct dvm_device {
@@ -157,6 +162,22 @@ int dvm_device_has(struct dvm_vm *vm, int handle, uint32_t group, uint64_t attr)
  * (the ACPI device resetting the vCPUs on wake).  -ENODEV when none. */
 int dvm_device_set_by_type(struct dvm_vm *vm, uint32_t type, unsigned instance, uint32_t group,
 			   uint64_t attr, const void *val);
+/* The same for KVM_SET/GET/HAS_DEVICE_ATTR (snapshot and restore). */
+int dvm_device_attr_by_type(struct dvm_vm *vm, uint32_t type, unsigned instance, unsigned long cmd,
+			    uint32_t group, uint64_t attr, void *val);
+/* The attribute numbers that exist in a multi-attribute row (the vCPU's
+ * MSRs): count, -E2BIG, or -EOPNOTSUPP for a type that can't list them. */
+int dvm_device_enumerate_by_type(struct dvm_vm *vm, uint32_t type, unsigned instance,
+				 const struct dvm_attr_desc *d, uint64_t *attrs, size_t max);
+
+/* The VM's devices in creation order. */
+struct dvm_device_id {
+	uint32_t type;
+	unsigned instance;
+	const struct dvm_device_ops *ops;
+};
+/* Count written, or -E2BIG when there are more than max. */
+int dvm_vm_list_devices(struct dvm_vm *vm, struct dvm_device_id *ids, size_t max);
 
 /* Schema helpers. */
 const struct dvm_attr_desc *dvm_attr_lookup(const struct dvm_device_ops *ops, uint32_t group,

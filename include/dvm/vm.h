@@ -10,12 +10,15 @@
 #include "dvm/device.h"
 
 /* dvm_vm_config.flags */
-#define DVM_VM_NO_KVM 0x1u /* no /dev/kvm: emulated devices only (unit tests, fuzzing) */
+#define DVM_VM_NO_KVM 0x1u   /* no /dev/kvm: emulated devices only (unit tests, fuzzing) */
+#define DVM_VM_MEM_FILE 0x2u /* guest RAM is mem_fd's contents, mapped copy-on-write (restore) */
 
 struct dvm_vm_config {
 	uint64_t mem_size; /* bytes of guest RAM at GPA 0 (below the 3 GiB hole; more goes above 4
 			      GiB) */
 	uint32_t flags;
+	int mem_fd; /* DVM_VM_MEM_FILE: at least mem_size bytes; pages load as the guest touches
+		       them */
 };
 
 int dvm_vm_create(const struct dvm_vm_config *cfg, struct dvm_vm **out);

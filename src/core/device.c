@@ -331,20 +331,70 @@ unsigned dvm_vm_nr_devices(const struct dvm_vm *vm, uint32_t type)
 	return __atomic_load_n(&vm->nr_devices_of_type[type], __ATOMIC_RELAXED);
 }
 
-int dvm_device_set_by_type(struct dvm_vm *vm, uint32_t type, unsigned instance, uint32_t group,
-			   uint64_t attr, const void *val)
+/* Under the VM lock. */
+static struct dvm_device *find_by_type(struct dvm_vm *vm, uint32_t type, unsigned instance)
+{
+	struct dvm_device *dev;
+
+	for (dev = vm->devices; dev; dev = dev->next)
+		if (dev->ops->type == type && dev->instance == instance)
+			break;
+	return dev;
+}
+
+int dvm_device_attr_by_type(struct dvm_vm *vm, uint32_t type, unsigned instance, unsigned long cmd,
+			    uint32_t group, uint64_t attr, void *val)
 {
 	struct kvm_device_attr a = {.group = group, .attr = attr, .addr = (uintptr_t)val};
 	struct dvm_device *dev;
 	long ret = -ENODEV;
 
+	if (cmd != KVM_SET_DEVICE_ATTR && cmd != KVM_GET_DEVICE_ATTR && cmd != KVM_HAS_DEVICE_ATTR)
+		return -ENOTTY;
 	/* The VM lock keeps the device from going while its op runs. */
 	pthread_mutex_lock(&vm->lock);
-	for (dev = vm->devices; dev; dev = dev->next)
-		if (dev->ops->type == type && dev->instance == instance)
-			break;
+	dev = find_by_type(vm, type, instance);
 	if (dev)
-		ret = attr_ioctl(vm, dev, KVM_SET_DEVICE_ATTR, &a);
+		ret = attr_ioctl(vm, dev, cmd, &a);
 	pthread_mutex_unlock(&vm->lock);
 	return (int)ret;
+}
+
+int dvm_device_set_by_type(struct dvm_vm *vm, uint32_t type, unsigned instance, uint32_t group,
+			   uint64_t attr, const void *val)
+{
+	return dvm_device_attr_by_type(vm, type, instance, KVM_SET_DEVICE_ATTR, group, attr,
+				       (void *)val);
+}
+
+int dvm_device_enumerate_by_type(struct dvm_vm *vm, uint32_t type, unsigned instance,
+				 const struct dvm_attr_desc *d, uint64_t *attrs, size_t max)
+{
+	struct dvm_device *dev;
+	int ret = -ENODEV;
+
+	pthread_mutex_lock(&vm->lock);
+	dev = find_by_type(vm, type, instance);
+	if (dev)
+		ret = dev->ops->enumerate ? dev->ops->enumerate(dev, d, attrs, max) : -EOPNOTSUPP;
+	pthread_mutex_unlock(&vm->lock);
+	return ret;
+}
+
+int dvm_vm_list_devices(struct dvm_vm *vm, struct dvm_device_id *ids, size_t max)
+{
+	size_t n = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	for (struct dvm_device *dev = vm->devices; dev; dev = dev->next) {
+		if (n == max) {
+			ret = -E2BIG;
+			break;
+		}
+		ids[n++] = (struct dvm_device_id){
+		    .type = dev->ops->type, .instance = dev->instance, .ops = dev->ops};
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return ret ? ret : (int)n;
 }

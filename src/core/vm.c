@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/vm_internal.h"
@@ -46,11 +47,24 @@ static int install_kick_handler(void)
 	return sigaction(DVM_KICK_SIGNAL, &sa, NULL) ? -errno : 0;
 }
 
-static int setup_memory(struct dvm_vm *vm, uint64_t size)
+static int setup_memory(struct dvm_vm *vm, uint64_t size, int mem_fd)
 {
-	/* Lazily backed: pages cost nothing until the guest touches them. */
-	void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	/* Lazily backed: pages cost nothing until the guest touches them; a
+	 * restored VM's come from the snapshot file, copy-on-write. */
+	void *mem;
+
+	if (mem_fd >= 0) {
+		struct stat st;
+		if (fstat(mem_fd, &st))
+			return -errno;
+		if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < size)
+			return -EINVAL;
+		mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, mem_fd,
+			   0);
+	} else {
+		mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	}
 	if (mem == MAP_FAILED)
 		return -errno;
 	madvise(mem, size, MADV_MERGEABLE);
@@ -132,7 +146,7 @@ int dvm_vm_create(const struct dvm_vm_config *cfg, struct dvm_vm **out)
 		if (ret)
 			goto fail;
 	}
-	ret = setup_memory(vm, cfg->mem_size);
+	ret = setup_memory(vm, cfg->mem_size, (cfg->flags & DVM_VM_MEM_FILE) ? cfg->mem_fd : -1);
 	if (ret)
 		goto fail;
 	*out = vm;

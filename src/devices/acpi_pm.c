@@ -69,6 +69,7 @@ struct acpi_pm {
 
 	/* Runtime. */
 	bool started, registered;
+	bool restored; /* state set before start: a restore, whose memory has the tables */
 	uint16_t reg_base;
 	int sci_level;
 	bool warned_sleep;
@@ -422,7 +423,7 @@ static int acpi_start(struct dvm_device *dev)
 
 	if (a->started)
 		return 0;
-	if (a->tables) {
+	if (a->tables && !a->restored) {
 		ret = write_tables(a);
 		if (ret)
 			return ret;
@@ -490,6 +491,8 @@ static int acpi_set_attr(struct dvm_device *dev, const struct kvm_device_attr *a
 	a->pm1_en = r.pm1_en;
 	a->pm1_cnt = r.pm1_cnt;
 	a->tmr_offset = (uint32_t)(r.tmr - pm_ticks()) & DVM_ACPI_PM_TMR_MASK;
+	if (!a->started)
+		a->restored = true;
 	update_sci(a);
 	pthread_mutex_unlock(&a->lock);
 	return 0;

@@ -58,7 +58,7 @@ static const struct dvm_attr_desc vcpu_attrs[] = {
      .name = "features",
      .size = DVM_VCPU_FEATURES_LEN,
      .kind = DVM_ATTR_CONFIG,
-     .access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
+     .access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START | DVM_ATTR_DERIVED,
      .format = DVM_FMT_STRING,
      .help = "named CPUID features: write \"-x2apic,+tsc-deadline\" to edit (EOPNOTSUPP for "
 	     "what the host lacks), read the enabled ones"},
@@ -67,7 +67,7 @@ static const struct dvm_attr_desc vcpu_attrs[] = {
      .name = "topology-cpus",
      .size = 4,
      .kind = DVM_ATTR_CONFIG,
-     .access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
+     .access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START | DVM_ATTR_DERIVED,
      .format = DVM_FMT_UINT,
      .max = 1024,
      .help = "CPUs in the package that CPUID leaves 1, 4, 0xB and 0x1F describe; 0: all vCPUs"},
@@ -401,8 +401,12 @@ static int config_attr(struct vcpu *v, uint64_t which, void *addr, bool write)
 			return 0;
 		}
 		memcpy(&n, addr, sizeof(n));
+		if (n == 0) { /* counted at start (a restore writes this after the table) */
+			v->topology_cpus = 0;
+			return 0;
+		}
 		c = v->cpuid;
-		dvm_cpuid_set_topology(&c, v->id, n ? n : 1);
+		dvm_cpuid_set_topology(&c, v->id, n);
 		ret = replace_cpuid(v, &c);
 		if (ret == 0)
 			v->topology_cpus = n;
@@ -637,7 +641,22 @@ static void vcpu_thread(struct dvm_runner *runner, void *arg)
 					    msg);
 			break;
 		}
+		uint32_t reason = v->run->exit_reason;
 		if (!handle_exit(dev))
+			break;
+		/* Kicked (a pause, a snapshot) after an I/O exit: the instruction
+		 * is only finished by the next KVM_RUN, so run it with
+		 * immediate_exit set, as KVM's API asks before state is read;
+		 * otherwise a restore would do the port access again.  A string
+		 * instruction may exit again for its next chunk. */
+		bool ok = true;
+		while (ok && (reason == KVM_EXIT_IO || reason == KVM_EXIT_MMIO) &&
+		       __atomic_load_n(&v->run->immediate_exit, __ATOMIC_ACQUIRE) &&
+		       ioctl(v->fd, KVM_RUN, 0) == 0) {
+			reason = v->run->exit_reason;
+			ok = handle_exit(dev);
+		}
+		if (!ok)
 			break;
 	}
 	dvm_runner_exit(dev->vm, runner);
@@ -658,6 +677,26 @@ static int vcpu_start(struct dvm_device *dev)
 	return dvm_runner_start(dev->vm, v->run, vcpu_thread, dev);
 }
 
+/* The MSRs a snapshot saves: KVM's list, less what has_attr hides. */
+static int vcpu_enumerate(struct dvm_device *dev, const struct dvm_attr_desc *d, uint64_t *attrs,
+			  size_t max)
+{
+	struct vcpu *v = dev->private;
+	size_t n = 0;
+
+	if (d->group != DVM_VCPU_GRP_MSRS)
+		return -EOPNOTSUPP;
+	for (uint32_t i = 0; i < v->nr_msrs; i++) {
+		struct kvm_device_attr a = {.group = DVM_VCPU_GRP_MSRS, .attr = v->msr_list[i]};
+		if (vcpu_has_attr(dev, &a))
+			continue;
+		if (n == max)
+			return -E2BIG;
+		attrs[n++] = v->msr_list[i];
+	}
+	return (int)n;
+}
+
 const struct dvm_device_ops dvm_vcpu_ops = {
     .name = "vcpu",
     .type = DVM_DEV_TYPE_VCPU,
@@ -672,4 +711,5 @@ const struct dvm_device_ops dvm_vcpu_ops = {
     .get_attr = vcpu_get_attr,
     .has_attr = vcpu_has_attr,
     .start = vcpu_start,
+    .enumerate = vcpu_enumerate,
 };

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshot and restore, derived from the device schema with no per-device
+ * save code: a snapshot is the VM's device list (type and instance, in
+ * creation order) with the value of every readable and writable CONFIG and
+ * STATE attribute, plus guest memory.  Restore creates the devices by type,
+ * sets every CONFIG attribute, then every STATE attribute, in the saved
+ * order, and maps guest memory copy-on-write from the snapshot.
+ *
+ * A snapshot is a directory with two files:
+ *   state   a 64-byte header (magic, version, sizes, CRC-32s) and the device
+ *           records; all little-endian
+ *   memory  guest RAM, GPA order (0..3 GiB, then from 4 GiB); zero pages are
+ *           holes
+ * It is written to DIR.partial-PID and renamed to DIR only when complete and
+ * synced, so an interrupted snapshot never looks like one.
+ */
+#ifndef DVM_SNAPSHOT_H
+#define DVM_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dvm/vm.h"
+
+#define DVM_SNAPSHOT_MAGIC "DVMSNAP\n"
+#define DVM_SNAPSHOT_VERSION 1
+#define DVM_SNAPSHOT_MAX_STATE (64u << 20) /* the state file, at most */
+
+/*
+ * Saves the VM into `dir` (created; an older snapshot there is replaced).
+ * The vCPUs must not be running (pause first).  0 or -errno; `err` names
+ * what failed, e.g. a device that can't be saved (kernel-backed kvm-vfio).
+ */
+int dvm_snapshot_save(struct dvm_vm *vm, const char *dir, char *err, size_t errlen);
+
+/* dvm_snapshot_restore() flags. */
+#define DVM_RESTORE_NO_VERIFY                                                                      \
+	0x1u /* skip the memory CRC (faster; header and state still checked) */
+
+struct dvm_restored {
+	struct dvm_vm *vm;
+	unsigned nr;	 /* devices */
+	int *handles;	 /* their handles, in creation order */
+	uint32_t *types; /* and types */
+};
+
+/*
+ * Checks the whole snapshot (header, CRCs, every record against the schema,
+ * the memory file's size and CRC) before anything is created, then builds
+ * the VM with vm_flags (DVM_VM_NO_KVM for tests) and restores it, ready for
+ * dvm_vm_start().  0 or -errno with `err` saying why.
+ */
+int dvm_snapshot_restore(const char *dir, uint32_t vm_flags, unsigned flags,
+			 struct dvm_restored *out, char *err, size_t errlen);
+/* Frees the handle list (not the VM). */
+void dvm_restored_free(struct dvm_restored *r);
+
+#endif

@@ -1,0 +1,619 @@
+// SPDX-License-Identifier: MIT
+/* Snapshot and restore from the schema: see include/dvm/snapshot.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "dvm/device.h"
+#include "dvm/snapshot.h"
+
+#define HEADER_SIZE 64
+#define DEVICE_REC_SIZE 44 /* type, instance, name[32], nr_attrs */
+#define ATTR_REC_SIZE 20   /* group, kind, attr (u64), size; then the bytes */
+#define NAME_SIZE 32
+#define MAX_DEVICES 1024
+#define MAX_ROW_ATTRS 4096 /* a multi-attribute row (MSRs) */
+#define LOW_RAM_LIMIT 0xc0000000ull
+#define HIGH_RAM_BASE 0x100000000ull
+#define PAGE 4096
+
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4); /* little-endian host */
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+/* A growing byte buffer for the state file's body. */
+struct buf {
+	uint8_t *data;
+	size_t len, cap;
+};
+
+static uint8_t *buf_take(struct buf *b, size_t n)
+{
+	if (b->len + n > DVM_SNAPSHOT_MAX_STATE)
+		return NULL;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 65536;
+		while (cap < b->len + n)
+			cap *= 2;
+		uint8_t *d = realloc(b->data, cap);
+		if (!d)
+			return NULL;
+		b->data = d;
+		b->cap = cap;
+	}
+	uint8_t *p = b->data + b->len;
+	b->len += n;
+	return p;
+}
+
+/* What a snapshot keeps of a row: what can be read now and written back. */
+static bool row_saved(const struct dvm_attr_desc *d)
+{
+	return (d->kind == DVM_ATTR_CONFIG || d->kind == DVM_ATTR_STATE) &&
+	       (d->access & DVM_ATTR_RW) == DVM_ATTR_RW && !(d->access & DVM_ATTR_DERIVED);
+}
+
+static int save_attr(struct dvm_vm *vm, const struct dvm_device_id *id,
+		     const struct dvm_attr_desc *d, uint64_t attr, struct buf *b, uint32_t *count,
+		     char *err, size_t errlen)
+{
+	int ret = dvm_device_attr_by_type(vm, id->type, id->instance, KVM_HAS_DEVICE_ATTR, d->group,
+					  attr, NULL);
+	if (ret == -ENXIO)
+		return 0; /* not on this host or in this configuration (xcrs, lapic) */
+	if (ret)
+		return fail(err, errlen, ret, "%s #%u: %s: %s", id->ops->name, id->instance,
+			    d->name, strerror(-ret));
+	uint8_t *rec = buf_take(b, ATTR_REC_SIZE + d->size);
+	if (!rec)
+		return fail(err, errlen, -E2BIG, "the device state exceeds %u MiB",
+			    DVM_SNAPSHOT_MAX_STATE >> 20);
+	put32(rec, d->group);
+	put32(rec + 4, d->kind);
+	put64(rec + 8, attr);
+	put32(rec + 16, d->size);
+	memset(rec + ATTR_REC_SIZE, 0, d->size);
+	ret = dvm_device_attr_by_type(vm, id->type, id->instance, KVM_GET_DEVICE_ATTR, d->group,
+				      attr, rec + ATTR_REC_SIZE);
+	if (ret)
+		return fail(err, errlen, ret, "%s #%u: reading %s (attr %#llx): %s", id->ops->name,
+			    id->instance, d->name, (unsigned long long)attr, strerror(-ret));
+	(*count)++;
+	return 0;
+}
+
+static int save_device(struct dvm_vm *vm, const struct dvm_device_id *id, struct buf *b, char *err,
+		       size_t errlen)
+{
+	const struct dvm_device_ops *ops = id->ops;
+	uint32_t count = 0;
+	size_t at;
+	int ret = 0;
+
+	if (ops->flags & DVM_OPS_PASSTHROUGH)
+		return fail(err, errlen, -EOPNOTSUPP,
+			    "%s #%u can't be saved: it is kernel-backed and its state stays in the "
+			    "kernel",
+			    ops->name, id->instance);
+	uint8_t *rec = buf_take(b, DEVICE_REC_SIZE);
+	if (!rec)
+		return fail(err, errlen, -E2BIG, "the device state is too large");
+	at = (size_t)(rec - b->data);
+	put32(rec, id->type);
+	put32(rec + 4, id->instance);
+	memset(rec + 8, 0, NAME_SIZE);
+	strncpy((char *)rec + 8, ops->name, NAME_SIZE - 1);
+
+	for (size_t i = 0; i < ops->nr_attrs && !ret; i++) {
+		const struct dvm_attr_desc *d = &ops->attrs[i];
+		uint64_t n = d->count ? d->count : 1;
+		if (!row_saved(d))
+			continue;
+		if (n == 1) {
+			ret = save_attr(vm, id, d, d->attr, b, &count, err, errlen);
+			continue;
+		}
+		uint64_t *attrs = calloc(MAX_ROW_ATTRS, sizeof(*attrs));
+		if (!attrs)
+			return -ENOMEM;
+		int k = dvm_device_enumerate_by_type(vm, id->type, id->instance, d, attrs,
+						     MAX_ROW_ATTRS);
+		if (k < 0)
+			ret = fail(err, errlen, k, "%s #%u can't be saved: row %s can't be listed",
+				   ops->name, id->instance, d->name);
+		for (int j = 0; j < k && !ret; j++)
+			ret = save_attr(vm, id, d, attrs[j], b, &count, err, errlen);
+		free(attrs);
+	}
+	if (!ret)
+		put32(b->data + at + 40, count);
+	return ret;
+}
+
+static int write_all(int fd, const void *p, size_t len)
+{
+	const uint8_t *q = p;
+	while (len) {
+		ssize_t n = write(fd, q, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		q += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static bool page_is_zero(const uint8_t *p)
+{
+	static const uint8_t zero[PAGE];
+	return memcmp(p, zero, PAGE) == 0;
+}
+
+/* Guest RAM in GPA order; zero pages become holes.  Returns the CRC. */
+static int save_memory(struct dvm_vm *vm, int fd, uint32_t *crc_out)
+{
+	uint64_t size = dvm_vm_mem_size(vm);
+	uint64_t low = size < LOW_RAM_LIMIT ? size : LOW_RAM_LIMIT;
+	uLong crc = crc32(0, Z_NULL, 0);
+	uint64_t off = 0;
+	int ret;
+
+	for (int part = 0; part < 2; part++) {
+		uint64_t len = part ? size - low : low;
+		const uint8_t *m =
+		    len ? dvm_vm_gpa_to_hva(vm, part ? HIGH_RAM_BASE : 0, len) : NULL;
+		if (len && !m)
+			return -EFAULT;
+		for (uint64_t i = 0; i < len; i += PAGE, off += PAGE) {
+			crc = crc32(crc, m + i, PAGE);
+			if (page_is_zero(m + i))
+				continue;
+			if (lseek(fd, (off_t)off, SEEK_SET) < 0)
+				return -errno;
+			ret = write_all(fd, m + i, PAGE);
+			if (ret)
+				return ret;
+		}
+	}
+	if (ftruncate(fd, (off_t)size))
+		return -errno;
+	*crc_out = (uint32_t)crc;
+	return 0;
+}
+
+static void remove_tree(const char *dir)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/state", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/memory", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+static int write_file(const char *dir, const char *name, int *fd_out)
+{
+	char path[PATH_MAX + 16];
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	*fd_out = fd;
+	return 0;
+}
+
+int dvm_snapshot_save(struct dvm_vm *vm, const char *dir, char *err, size_t errlen)
+{
+	struct dvm_device_id *ids = calloc(MAX_DEVICES, sizeof(*ids));
+	struct buf body = {0};
+	char tmp[PATH_MAX + 32], old[PATH_MAX + 32];
+	int nr, ret, mem_fd = -1, state_fd = -1;
+	uint32_t mem_crc = 0;
+
+	if (!ids)
+		return -ENOMEM;
+	if (strlen(dir) >= PATH_MAX) {
+		free(ids);
+		return fail(err, errlen, -ENAMETOOLONG, "snapshot path too long");
+	}
+	if (dvm_vm_state(vm) == DVM_VM_RUNNING) {
+		free(ids);
+		return fail(err, errlen, -EBUSY, "the vCPUs are running: pause first");
+	}
+	nr = dvm_vm_list_devices(vm, ids, MAX_DEVICES);
+	if (nr < 0) {
+		free(ids);
+		return fail(err, errlen, nr, "more than %d devices", MAX_DEVICES);
+	}
+	ret = 0;
+	for (int i = 0; i < nr && !ret; i++)
+		ret = save_device(vm, &ids[i], &body, err, errlen);
+	free(ids);
+	if (ret)
+		goto out;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.partial-%d", dir, (int)getpid()) >= (int)sizeof(tmp) ||
+	    snprintf(old, sizeof(old), "%s.old-%d", dir, (int)getpid()) >= (int)sizeof(old)) {
+		ret = fail(err, errlen, -ENAMETOOLONG, "snapshot path too long");
+		goto out;
+	}
+	remove_tree(tmp);
+	if (mkdir(tmp, 0700)) {
+		ret = fail(err, errlen, -errno, "creating %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	ret = write_file(tmp, "memory", &mem_fd);
+	if (!ret)
+		ret = save_memory(vm, mem_fd, &mem_crc);
+	if (!ret && fsync(mem_fd))
+		ret = -errno;
+	if (ret) {
+		fail(err, errlen, ret, "writing guest memory: %s", strerror(-ret));
+		goto out_tmp;
+	}
+
+	uint8_t hdr[HEADER_SIZE] = {0};
+	memcpy(hdr, DVM_SNAPSHOT_MAGIC, 8);
+	put32(hdr + 8, DVM_SNAPSHOT_VERSION);
+	put32(hdr + 12, HEADER_SIZE);
+	put64(hdr + 16, dvm_vm_mem_size(vm));
+	put32(hdr + 24, (uint32_t)nr);
+	put32(hdr + 28, (uint32_t)body.len);
+	put32(hdr + 32, (uint32_t)crc32(crc32(0, Z_NULL, 0), body.data, (uInt)body.len));
+	put32(hdr + 36, mem_crc);
+	put32(hdr + 60, (uint32_t)crc32(crc32(0, Z_NULL, 0), hdr, 60));
+	ret = write_file(tmp, "state", &state_fd);
+	if (!ret)
+		ret = write_all(state_fd, hdr, sizeof(hdr));
+	if (!ret && body.len)
+		ret = write_all(state_fd, body.data, body.len);
+	if (!ret && fsync(state_fd))
+		ret = -errno;
+	if (ret) {
+		fail(err, errlen, ret, "writing the device state: %s", strerror(-ret));
+		goto out_tmp;
+	}
+	/* Only a complete snapshot gets the name; an older one is replaced. */
+	bool had_old = rename(dir, old) == 0;
+	if (rename(tmp, dir)) {
+		ret = fail(err, errlen, -errno, "renaming %s to %s: %s", tmp, dir, strerror(errno));
+		if (had_old)
+			rename(old, dir);
+		goto out_tmp;
+	}
+	if (had_old)
+		remove_tree(old);
+	goto out;
+out_tmp:
+	remove_tree(tmp);
+out:
+	if (mem_fd >= 0)
+		close(mem_fd);
+	if (state_fd >= 0)
+		close(state_fd);
+	free(body.data);
+	return ret;
+}
+
+/* ---- restore ---- */
+
+struct parsed_attr {
+	const struct dvm_attr_desc *desc;
+	uint64_t attr;
+	const uint8_t *data;
+};
+
+struct parsed_device {
+	const struct dvm_device_ops *ops;
+	uint32_t instance;
+	uint32_t nr_attrs;
+	struct parsed_attr *attrs;
+};
+
+static uint8_t *read_state(const char *dir, size_t *len, char *err, size_t errlen, int *ret)
+{
+	char path[PATH_MAX + 16];
+	struct stat st;
+	uint8_t *data = NULL;
+	size_t done = 0;
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		*ret = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < HEADER_SIZE ||
+	    (uint64_t)st.st_size > HEADER_SIZE + (uint64_t)DVM_SNAPSHOT_MAX_STATE) {
+		*ret = fail(err, errlen, -EINVAL, "%s: not a dvm snapshot (size)", path);
+		close(fd);
+		return NULL;
+	}
+	data = malloc((size_t)st.st_size);
+	while (data && done < (size_t)st.st_size) {
+		ssize_t n = read(fd, data + done, (size_t)st.st_size - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	close(fd);
+	if (!data || done != (size_t)st.st_size) {
+		free(data);
+		*ret = fail(err, errlen, data ? -EIO : -ENOMEM, "%s: cannot read it", path);
+		return NULL;
+	}
+	*len = done;
+	return data;
+}
+
+/* Every record checked against the registered schemas before anything is made. */
+static int parse_body(const uint8_t *p, size_t len, uint32_t nr, struct parsed_device *devs,
+		      char *err, size_t errlen)
+{
+	size_t at = 0;
+
+	for (uint32_t i = 0; i < nr; i++) {
+		struct parsed_device *pd = &devs[i];
+		char name[NAME_SIZE];
+		if (len - at < DEVICE_REC_SIZE)
+			return fail(err, errlen, -EINVAL, "device %u: truncated record", i);
+		uint32_t type = get32(p + at);
+		pd->instance = get32(p + at + 4);
+		memcpy(name, p + at + 8, NAME_SIZE);
+		name[NAME_SIZE - 1] = '\0';
+		pd->nr_attrs = get32(p + at + 40);
+		at += DEVICE_REC_SIZE;
+		pd->ops = dvm_device_ops_by_type(type);
+		if (!pd->ops || strcmp(pd->ops->name, name))
+			return fail(err, errlen, -EINVAL,
+				    "device %u: type %#x '%s' is not a type this dvm has", i, type,
+				    name);
+		if (pd->nr_attrs > len / ATTR_REC_SIZE)
+			return fail(err, errlen, -EINVAL, "device %u (%s): bad attribute count", i,
+				    name);
+		pd->attrs = calloc(pd->nr_attrs ? pd->nr_attrs : 1, sizeof(*pd->attrs));
+		if (!pd->attrs)
+			return -ENOMEM;
+		for (uint32_t j = 0; j < pd->nr_attrs; j++) {
+			if (len - at < ATTR_REC_SIZE)
+				return fail(err, errlen, -EINVAL, "%s #%u: truncated attribute %u",
+					    name, pd->instance, j);
+			uint32_t group = get32(p + at), kind = get32(p + at + 4);
+			uint64_t attr = get64(p + at + 8);
+			uint32_t size = get32(p + at + 16);
+			at += ATTR_REC_SIZE;
+			const struct dvm_attr_desc *d = dvm_attr_lookup(pd->ops, group, attr);
+			if (!d || d->kind != kind || d->size != size || !row_saved(d))
+				return fail(
+				    err, errlen, -EINVAL,
+				    "%s #%u: attribute %u/%#llx does not match the %s schema", name,
+				    pd->instance, group, (unsigned long long)attr, name);
+			if (len - at < size)
+				return fail(err, errlen, -EINVAL, "%s #%u: %s: truncated value",
+					    name, pd->instance, d->name);
+			pd->attrs[j] =
+			    (struct parsed_attr){.desc = d, .attr = attr, .data = p + at};
+			at += size;
+		}
+	}
+	if (at != len)
+		return fail(err, errlen, -EINVAL, "%zu bytes after the last device", len - at);
+	return 0;
+}
+
+static int verify_memory(int fd, uint64_t size, uint32_t want, char *err, size_t errlen)
+{
+	uint8_t *chunk = malloc(1 << 20);
+	uLong crc = crc32(0, Z_NULL, 0);
+	uint64_t done = 0;
+
+	if (!chunk)
+		return -ENOMEM;
+	while (done < size) {
+		size_t n = size - done < (1 << 20) ? (size_t)(size - done) : (1 << 20);
+		ssize_t r = pread(fd, chunk, n, (off_t)done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			free(chunk);
+			return fail(err, errlen, -EIO, "memory: short read at %#llx",
+				    (unsigned long long)done);
+		}
+		crc = crc32(crc, chunk, (uInt)r);
+		done += (uint64_t)r;
+	}
+	free(chunk);
+	if ((uint32_t)crc != want)
+		return fail(err, errlen, -EINVAL, "memory: checksum mismatch (corrupted snapshot)");
+	return 0;
+}
+
+static int set_phase(struct dvm_restored *r, struct parsed_device *devs, uint32_t nr, uint32_t kind,
+		     char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < nr; i++)
+		for (uint32_t j = 0; j < devs[i].nr_attrs; j++) {
+			const struct parsed_attr *a = &devs[i].attrs[j];
+			if (a->desc->kind != kind)
+				continue;
+			int ret =
+			    dvm_device_set(r->vm, r->handles[i], a->desc->group, a->attr, a->data);
+			if (ret)
+				return fail(err, errlen, ret,
+					    "%s #%u: restoring %s (attr %#llx): %s",
+					    devs[i].ops->name, devs[i].instance, a->desc->name,
+					    (unsigned long long)a->attr, strerror(-ret));
+		}
+	return 0;
+}
+
+int dvm_snapshot_restore(const char *dir, uint32_t vm_flags, unsigned flags,
+			 struct dvm_restored *out, char *err, size_t errlen)
+{
+	struct parsed_device *devs = NULL;
+	uint8_t *state;
+	size_t len = 0;
+	uint32_t nr = 0;
+	int ret = 0, mem_fd = -1;
+	char path[PATH_MAX + 16];
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(dir) >= PATH_MAX)
+		return fail(err, errlen, -ENAMETOOLONG, "snapshot path too long");
+	state = read_state(dir, &len, err, errlen, &ret);
+	if (!state)
+		return ret;
+	if (memcmp(state, DVM_SNAPSHOT_MAGIC, 8)) {
+		ret = fail(err, errlen, -EINVAL, "%s/state: not a dvm snapshot", dir);
+		goto out;
+	}
+	if (get32(state + 60) != (uint32_t)crc32(crc32(0, Z_NULL, 0), state, 60)) {
+		ret = fail(err, errlen, -EINVAL, "%s/state: header checksum mismatch", dir);
+		goto out;
+	}
+	if (get32(state + 8) != DVM_SNAPSHOT_VERSION || get32(state + 12) != HEADER_SIZE) {
+		ret = fail(err, errlen, -EINVAL, "%s: snapshot version %u, this dvm reads %u", dir,
+			   get32(state + 8), DVM_SNAPSHOT_VERSION);
+		goto out;
+	}
+	uint64_t mem_size = get64(state + 16);
+	nr = get32(state + 24);
+	if (get32(state + 28) != len - HEADER_SIZE || nr == 0 || nr > MAX_DEVICES ||
+	    mem_size == 0 || (mem_size & (PAGE - 1))) {
+		ret = fail(err, errlen, -EINVAL, "%s/state: truncated or inconsistent header", dir);
+		goto out;
+	}
+	if (get32(state + 32) !=
+	    (uint32_t)crc32(crc32(0, Z_NULL, 0), state + HEADER_SIZE, (uInt)(len - HEADER_SIZE))) {
+		ret = fail(err, errlen, -EINVAL, "%s/state: checksum mismatch (corrupted snapshot)",
+			   dir);
+		goto out;
+	}
+	devs = calloc(nr, sizeof(*devs));
+	if (!devs) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = parse_body(state + HEADER_SIZE, len - HEADER_SIZE, nr, devs, err, errlen);
+	if (ret)
+		goto out;
+
+	snprintf(path, sizeof(path), "%s/memory", dir);
+	mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (mem_fd < 0 || fstat(mem_fd, &st) || (uint64_t)st.st_size != mem_size) {
+		ret =
+		    fail(err, errlen, -EINVAL, "%s: missing or of the wrong size (want %llu bytes)",
+			 path, (unsigned long long)mem_size);
+		goto out;
+	}
+	if (!(flags & DVM_RESTORE_NO_VERIFY)) {
+		ret = verify_memory(mem_fd, mem_size, get32(state + 36), err, errlen);
+		if (ret)
+			goto out;
+	}
+
+	struct dvm_vm_config cfg = {
+	    .mem_size = mem_size, .flags = vm_flags | DVM_VM_MEM_FILE, .mem_fd = mem_fd};
+	ret = dvm_vm_create(&cfg, &out->vm);
+	if (ret) {
+		fail(err, errlen, ret, "cannot create the VM: %s", strerror(-ret));
+		goto out;
+	}
+	out->handles = calloc(nr, sizeof(int));
+	out->types = calloc(nr, sizeof(uint32_t));
+	if (!out->handles || !out->types) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (uint32_t i = 0; i < nr; i++) {
+		struct kvm_create_device cd = {.type = devs[i].ops->type};
+		ret = dvm_create_device(out->vm, &cd);
+		if (ret) {
+			fail(err, errlen, ret, "creating %s #%u: %s", devs[i].ops->name,
+			     devs[i].instance, strerror(-ret));
+			goto out;
+		}
+		out->handles[i] = (int)cd.fd;
+		out->types[i] = devs[i].ops->type;
+		out->nr = i + 1;
+		struct dvm_device *dev = dvm_device_from_handle(out->vm, (int)cd.fd);
+		if (!dev || dev->instance != devs[i].instance) {
+			ret = fail(err, errlen, -EINVAL,
+				   "%s: instances out of order in the snapshot", devs[i].ops->name);
+			goto out;
+		}
+	}
+	ret = set_phase(out, devs, nr, DVM_ATTR_CONFIG, err, errlen);
+	if (!ret)
+		ret = set_phase(out, devs, nr, DVM_ATTR_STATE, err, errlen);
+out:
+	if (ret && out->vm) {
+		dvm_vm_shutdown(out->vm);
+		dvm_restored_free(out);
+		out->vm = NULL;
+	}
+	if (mem_fd >= 0)
+		close(mem_fd); /* the mapping keeps the file */
+	for (uint32_t i = 0; devs && i < nr; i++)
+		free(devs[i].attrs);
+	free(devs);
+	free(state);
+	return ret;
+}
+
+void dvm_restored_free(struct dvm_restored *r)
+{
+	free(r->handles);
+	free(r->types);
+	r->handles = NULL;
+	r->types = NULL;
+	r->nr = 0;
+}
