@@ -297,8 +297,9 @@ static int kvm_call(int fd, unsigned long req, void *arg)
 	return ioctl(fd, req, arg) < 0 ? -errno : 0;
 }
 
-/* The core has asked vcpu_has_attr first: the index is one KVM lists. */
-static int msr_access(struct vcpu *v, uint64_t index, uint64_t *value, bool write)
+/* The core has asked vcpu_has_attr first: the index is one KVM lists.
+ * `value` is the caller's memory, of any alignment. */
+static int msr_access(struct vcpu *v, uint64_t index, void *value, bool write)
 {
 	/* struct kvm_msrs ends in a flexible array: room for one entry after it. */
 	union {
@@ -312,14 +313,14 @@ static int msr_access(struct vcpu *v, uint64_t index, uint64_t *value, bool writ
 	m.hdr.nmsrs = 1;
 	entry->index = (uint32_t)index;
 	if (write)
-		entry->data = *value;
+		memcpy(&entry->data, value, sizeof(entry->data));
 	n = ioctl(v->fd, write ? KVM_SET_MSRS : KVM_GET_MSRS, &m);
 	if (n < 0)
 		return -errno;
 	if (n != 1)
 		return -EINVAL; /* KVM refused this value or register */
 	if (!write)
-		*value = entry->data;
+		memcpy(value, &entry->data, sizeof(entry->data));
 	return 0;
 }
 
