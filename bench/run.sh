@@ -378,6 +378,17 @@ row "  same in CPU time (ns/exit)" "$pc_dvm" "bare KVM_RUN $pc_bare" \
 row "  bare loop, timed inside (ns/exit)" "-" "${pe_inner:-n/a}" "-" "cross-check" "-"
 note "PIO: per-exit = (wall at N=$PIO_N2 - wall at N=$PIO_N1) / $dn per side and round; the ratio is the median of the per-round ratios; an exit here includes emulating the guest's out/dec/jnz"
 
+# ---------------------------------------------------------------- snapshot
+log "snapshot and restore ..."
+"$BUILD/bench/bench_snapshot" 64 256 ${SNAPSHOT_BIG:-1024} >"$TMP/snapshot.out" 2>&1 || true
+snap256=$(awk '$1 == 256 {print $(NF-1)}' "$TMP/snapshot.out")
+if [ -n "$snap256" ]; then
+	row "restore to running, 256 MiB (ms)" "$snap256" "Firecracker's published < 8" "-" \
+		"dvm <= 5 ms" "$(verdict "$snap256 <= 5")"
+fi
+note "snapshot/restore (bench_snapshot, every guest page written, medians of 5; restore+start without --no-verify checks the memory CRC):"
+sed 's/^/    /' "$TMP/snapshot.out" >>"$NOTES"
+
 # ---------------------------------------------------------------- report
 build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt" 2>/dev/null)
 # The top-level CMakeLists defaults an empty build type to RelWithDebInfo.
