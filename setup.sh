@@ -6,7 +6,8 @@ cd "$(dirname "$0")"
 # build-essential: gcc/make (also builds the freestanding test guests)
 # cmake: build and CTest;  libcmocka-dev: unit-test framework
 # clang, libclang-rt-14-dev: libFuzzer harnesses (./test.sh --fuzz)
-PACKAGES=(build-essential cmake libcmocka-dev clang libclang-rt-14-dev)
+# libjson-c-dev, pkg-config: the control socket's JSON protocol
+PACKAGES=(build-essential cmake libcmocka-dev clang libclang-rt-14-dev libjson-c-dev pkg-config)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

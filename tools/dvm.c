@@ -22,6 +22,7 @@
 
 #include "dvm/boot.h"
 #include "dvm/cpuid.h"
+#include "dvm/ctl.h"
 #include "dvm/device.h"
 #include "dvm/devices/acpi_pm.h"
 #include "dvm/devices/cmos_rtc.h"
@@ -287,6 +288,7 @@ struct run_options {
 	uint32_t without;	  /* bit i: leave default_machine[i] out (--without) */
 	struct fw_cfg_arg fw_cfg[MAX_FW_CFG_ARGS];
 	unsigned nr_fw_cfg;
+	const char *api_sock; /* --api-sock PATH, or NULL */
 };
 
 /*
@@ -383,6 +385,8 @@ static void run_usage(FILE *f)
 		"      --halt-timeout SEC end the VM (status 8) once every vCPU has been\n"
 		"                         halted with interrupts off for SEC seconds\n"
 		"                         (default 1; 0: wait forever)\n"
+		"      --api-sock PATH    serve the control socket at PATH (mode 0600) while\n"
+		"                         the VM runs; see `dvm ctl --help`\n"
 		"  -v, --verbose          say why the VM stopped\n"
 		"      --sync-exit        exit only after the kernel has destroyed the VM\n"
 		"                         (by default a reaper process holds it past dvm's\n"
@@ -911,6 +915,7 @@ static int cmd_run(int argc, char **argv)
 	    {"without", required_argument, NULL, 'W'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"fw-cfg", required_argument, NULL, 'F'},
+	    {"api-sock", required_argument, NULL, 'A'},
 	    {0},
 	};
 	struct run_options o = {.memory = DEFAULT_MEMORY,
@@ -992,6 +997,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'W':
 			parse_without(optarg, &o.without);
+			break;
+		case 'A':
+			o.api_sock = optarg;
 			break;
 		case 'H': {
 			char *end;
@@ -1191,6 +1199,19 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 	if (pthread_create(&sig_thread, NULL, signal_thread, &sigs) == 0)
 		pthread_detach(sig_thread);
 
+	/* The control socket serves before the vCPUs run, so a client can
+	 * watch from the first instruction. */
+	struct dvm_ctl_server *ctl = NULL;
+	if (o->api_sock && (ret = dvm_ctl_server_start(vm, o->api_sock, &ctl))) {
+		fprintf(stderr, "dvm: --api-sock %s: %s (%s)%s\n", o->api_sock, strerror(-ret),
+			errno_name(-ret),
+			ret == -EEXIST	     ? "; not replacing what is there"
+			: ret == -EADDRINUSE ? "; another dvm is serving it"
+					     : "");
+		free(vcpus);
+		return DVM_STATUS_USAGE;
+	}
+
 	ret = dvm_vm_start(vm);
 	*ran = true;
 	struct halt_watch watch = {
@@ -1201,6 +1222,8 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 	int status = dvm_vm_wait(vm, &reason, &message);
 	if (watching)
 		halt_watch_stop(&watch);
+	dvm_ctl_server_vm_stopped(ctl);
+	dvm_ctl_server_stop(ctl);
 	free(vcpus);
 	pthread_mutex_lock(&signal_vm_lock);
 	signal_vm = NULL; /* the VM is about to go */
@@ -1208,7 +1231,7 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 	if (ret)
 		status = DVM_STATUS_HOST_ERROR;
 	if (o->verbose || reason == DVM_STOP_GUEST_CRASH || reason == DVM_STOP_HOST_ERROR ||
-	    reason == DVM_STOP_SIGNAL || reason == DVM_STOP_GUEST_HALTED)
+	    reason == DVM_STOP_SIGNAL || reason == DVM_STOP_GUEST_HALTED || reason == DVM_STOP_QUIT)
 		fprintf(stderr, "dvm: %s (exit status %d)\n", message, status & 0xff);
 	return status & 0xff;
 }
