@@ -1,0 +1,4 @@
+# The control socket (src/ctl/): protocol tests over a real socket on a VM
+# without /dev/kvm, and `dvm run --api-sock` with `dvm ctl` against a guest.
+dvm_unit_test(test_ctl_protocol test_ctl_protocol.c)
+target_link_libraries(test_ctl_protocol PRIVATE PkgConfig::JSONC)
