@@ -2,3 +2,5 @@
 # without /dev/kvm, and `dvm run --api-sock` with `dvm ctl` against a guest.
 dvm_unit_test(test_ctl_protocol test_ctl_protocol.c)
 target_link_libraries(test_ctl_protocol PRIVATE PkgConfig::JSONC)
+dvm_unit_test(test_client test_client.c)
+target_link_libraries(test_client PRIVATE dvm-client-static PkgConfig::JSONC)

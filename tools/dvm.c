@@ -36,6 +36,8 @@
 #define MAX_MODULES 16
 #define MAX_FW_CFG_ARGS DVM_FW_CFG_MAX_FILES
 
+int dvm_ctl_main(int argc, char **argv); /* tools/ctl.c */
+
 /* "EEXIST" for -EEXIST: the name the kernel API documents. */
 static const char *errno_name(int err)
 {
@@ -1359,6 +1361,7 @@ static void usage(FILE *f)
 		   "  run [GUEST]        boot a guest (no GUEST: the bundled hello guest)\n"
 		   "  types              list device types and whether this host has them\n"
 		   "  describe TYPE      print a type's attribute schema\n"
+		   "  ctl PATH COMMAND   talk to a running dvm's control socket (--api-sock)\n"
 		   "\n"
 		   "`dvm COMMAND --help` says more.\n");
 }
@@ -1390,6 +1393,8 @@ int main(int argc, char **argv)
 		return cmd_types(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "describe"))
 		return cmd_describe(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ctl"))
+		return dvm_ctl_main(argc - 1, argv + 1);
 	fprintf(stderr, "dvm: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return DVM_STATUS_USAGE;

@@ -514,6 +514,18 @@ static int cmd_types(struct req *r)
 	return 0;
 }
 
+/* Why EBUSY, from the schema: the part a user can act on. */
+static const char *busy_hint(const struct dvm_attr_desc *d, int ret)
+{
+	if (ret != -EBUSY)
+		return "";
+	if (d->access & DVM_ATTR_WHILE_PAUSED)
+		return " (only while the VM is paused: pause first)";
+	if (d->access & DVM_ATTR_BEFORE_START)
+		return " (only before the VM starts)";
+	return "";
+}
+
 static int cmd_create_device(struct req *r)
 {
 	const struct dvm_device_ops *ops;
@@ -562,7 +574,8 @@ static int cmd_create_device(struct req *r)
 			if (!ret) {
 				ret = dvm_device_set(r->vm, handle, d->group, d->attr, buf);
 				if (ret)
-					fail(r, ret, "config %s: %s", key, strerror(-ret));
+					fail(r, ret, "config %s: %s%s", key, strerror(-ret),
+					     busy_hint(d, ret));
 			} else {
 				/* Say which attribute, keeping decode_value's reason. */
 				char why[sizeof(r->msg)];
@@ -651,12 +664,13 @@ static int cmd_attr(struct req *r, unsigned long ioctl)
 		if (!ret) {
 			ret = dvm_device_set(r->vm, handle, group, attr, buf);
 			if (ret)
-				fail(r, ret, "set %s: %s", what, strerror(-ret));
+				fail(r, ret, "set %s: %s%s", what, strerror(-ret),
+				     busy_hint(d, ret));
 		}
 	} else {
 		ret = dvm_device_get(r->vm, handle, group, attr, buf);
 		if (ret) {
-			fail(r, ret, "get %s: %s", what, strerror(-ret));
+			fail(r, ret, "get %s: %s%s", what, strerror(-ret), busy_hint(d, ret));
 		} else {
 			add(r->result, "value", encode_value(d, buf, raw));
 			add(r->result, "size", json_object_new_int64(d->size));
