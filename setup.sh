@@ -7,7 +7,8 @@ cd "$(dirname "$0")"
 # cmake: build and CTest;  libcmocka-dev: unit-test framework
 # clang, libclang-rt-14-dev: libFuzzer harnesses (./test.sh --fuzz)
 # zlib1g-dev: CRC-32 of snapshots
-PACKAGES=(build-essential cmake libcmocka-dev clang libclang-rt-14-dev zlib1g-dev)
+# libjson-c-dev, pkg-config: the control socket's JSON protocol
+PACKAGES=(build-essential cmake libcmocka-dev clang libclang-rt-14-dev zlib1g-dev libjson-c-dev pkg-config)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

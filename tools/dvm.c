@@ -22,6 +22,7 @@
 
 #include "dvm/boot.h"
 #include "dvm/cpuid.h"
+#include "dvm/ctl.h"
 #include "dvm/device.h"
 #include "dvm/devices/acpi_pm.h"
 #include "dvm/devices/cmos_rtc.h"
@@ -35,6 +36,8 @@
 #define MAX_DEVICE_ARGS 64
 #define MAX_MODULES 16
 #define MAX_FW_CFG_ARGS DVM_FW_CFG_MAX_FILES
+
+int dvm_ctl_main(int argc, char **argv); /* tools/ctl.c */
 
 /* "EEXIST" for -EEXIST: the name the kernel API documents. */
 static const char *errno_name(int err)
@@ -290,6 +293,7 @@ struct run_options {
 	bool snapshot_on_exit;
 	struct fw_cfg_arg fw_cfg[MAX_FW_CFG_ARGS];
 	unsigned nr_fw_cfg;
+	const char *api_sock; /* --api-sock PATH, or NULL */
 };
 
 /*
@@ -390,6 +394,8 @@ static void run_usage(FILE *f)
 		"      --halt-timeout SEC end the VM (status 8) once every vCPU has been\n"
 		"                         halted with interrupts off for SEC seconds\n"
 		"                         (default 1; 0: wait forever)\n"
+		"      --api-sock PATH    serve the control socket at PATH (mode 0600) while\n"
+		"                         the VM runs; see `dvm ctl --help`\n"
 		"  -v, --verbose          say why the VM stopped\n"
 		"      --sync-exit        exit only after the kernel has destroyed the VM\n"
 		"                         (by default a reaper process holds it past dvm's\n"
@@ -961,6 +967,7 @@ static int cmd_run(int argc, char **argv)
 	    {"snapshot-on-exit", no_argument, NULL, 'E'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"fw-cfg", required_argument, NULL, 'F'},
+	    {"api-sock", required_argument, NULL, 'A'},
 	    {0},
 	};
 	struct run_options o = {.memory = DEFAULT_MEMORY,
@@ -1048,6 +1055,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'E':
 			o.snapshot_on_exit = true;
+			break;
+		case 'A':
+			o.api_sock = optarg;
 			break;
 		case 'H': {
 			char *end;
@@ -1210,6 +1220,22 @@ static int run_machine(struct dvm_vm *vm, const struct run_options *o, int *vcpu
 	if (pthread_create(&sig_thread, NULL, signal_thread, &sigs) == 0)
 		pthread_detach(sig_thread);
 
+	/* The control socket serves before the vCPUs run, so a client can
+	 * watch from the first instruction. */
+	struct dvm_ctl_server *ctl = NULL;
+	if (o->api_sock && (ret = dvm_ctl_server_start(vm, o->api_sock, &ctl))) {
+		fprintf(stderr, "dvm: --api-sock %s: %s (%s)%s\n", o->api_sock, strerror(-ret),
+			errno_name(-ret),
+			ret == -EEXIST	     ? "; not replacing what is there"
+			: ret == -EADDRINUSE ? "; another dvm is serving it"
+					     : "");
+		free(vcpus);
+		pthread_mutex_lock(&signal_vm_lock);
+		signal_vm = NULL;
+		pthread_mutex_unlock(&signal_vm_lock);
+		return DVM_STATUS_USAGE;
+	}
+
 	ret = dvm_vm_start(vm);
 	*ran = true;
 	struct halt_watch watch = {
@@ -1220,6 +1246,8 @@ static int run_machine(struct dvm_vm *vm, const struct run_options *o, int *vcpu
 	int status = dvm_vm_wait(vm, &reason, &message);
 	if (watching)
 		halt_watch_stop(&watch);
+	dvm_ctl_server_vm_stopped(ctl);
+	dvm_ctl_server_stop(ctl);
 	free(vcpus);
 	pthread_mutex_lock(&signal_vm_lock);
 	signal_vm = NULL; /* the VM is about to go */
@@ -1227,7 +1255,7 @@ static int run_machine(struct dvm_vm *vm, const struct run_options *o, int *vcpu
 	if (ret)
 		status = DVM_STATUS_HOST_ERROR;
 	if (o->verbose || reason == DVM_STOP_GUEST_CRASH || reason == DVM_STOP_HOST_ERROR ||
-	    reason == DVM_STOP_SIGNAL || reason == DVM_STOP_GUEST_HALTED)
+	    reason == DVM_STOP_SIGNAL || reason == DVM_STOP_GUEST_HALTED || reason == DVM_STOP_QUIT)
 		fprintf(stderr, "dvm: %s (exit status %d)\n", message, status & 0xff);
 	return status & 0xff;
 }
@@ -1298,7 +1326,8 @@ static void restore_usage(FILE *f)
 		   "\n"
 		   "      --no-verify        skip the memory checksum (faster restore of large\n"
 		   "                         guests; the state is still checked)\n"
-		   "      --snapshot-dir D   --snapshot-on-exit  --halt-timeout SEC  --sync-exit\n"
+		   "      --api-sock PATH  --snapshot-dir D  --snapshot-on-exit\n"
+		   "      --halt-timeout SEC  --sync-exit\n"
 		   "  -v, --verbose          as for dvm run\n"
 		   "  -h, --help             this text\n");
 }
@@ -1307,6 +1336,7 @@ static int cmd_restore(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 	    {"no-verify", no_argument, NULL, 'N'},
+	    {"api-sock", required_argument, NULL, 'A'},
 	    {"snapshot-dir", required_argument, NULL, 'P'},
 	    {"snapshot-on-exit", no_argument, NULL, 'E'},
 	    {"halt-timeout", required_argument, NULL, 'H'},
@@ -1324,6 +1354,9 @@ static int cmd_restore(int argc, char **argv)
 		switch (opt) {
 		case 'N':
 			flags |= DVM_RESTORE_NO_VERIFY;
+			break;
+		case 'A':
+			o.api_sock = optarg;
 			break;
 		case 'P':
 			o.snapshot_dir = optarg;
@@ -1516,6 +1549,7 @@ static void usage(FILE *f)
 		   "  restore DIR        restore a snapshot and run it on\n"
 		   "  types              list device types and whether this host has them\n"
 		   "  describe TYPE      print a type's attribute schema\n"
+		   "  ctl PATH COMMAND   talk to a running dvm's control socket (--api-sock)\n"
 		   "\n"
 		   "`dvm COMMAND --help` says more.\n");
 }
@@ -1549,6 +1583,8 @@ int main(int argc, char **argv)
 		return cmd_types(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "describe"))
 		return cmd_describe(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ctl"))
+		return dvm_ctl_main(argc - 1, argv + 1);
 	fprintf(stderr, "dvm: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return DVM_STATUS_USAGE;

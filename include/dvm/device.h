@@ -152,6 +152,14 @@ long dvm_device_ioctl(struct dvm_vm *vm, int handle, unsigned long cmd, void *ar
 int dvm_device_close(struct dvm_vm *vm, int handle);
 /* kvm_device_from_filp(): the device behind a handle, or NULL. */
 struct dvm_device *dvm_device_from_handle(struct dvm_vm *vm, int handle);
+/* The type behind a handle, read under the handle lock (ops are static, so
+ * the pointer stays good after a concurrent close): NULL for a bad handle. */
+const struct dvm_device_ops *dvm_device_ops_of_handle(struct dvm_vm *vm, int handle);
+/* Calls fn for each open handle in handle order, under the handle table's
+ * read lock: fn must not create or close devices. */
+void dvm_vm_for_each_handle(struct dvm_vm *vm,
+			    void (*fn)(int handle, const struct dvm_device *dev, void *opaque),
+			    void *opaque);
 
 /* Conveniences over dvm_device_ioctl. */
 int dvm_device_set(struct dvm_vm *vm, int handle, uint32_t group, uint64_t attr, const void *val);

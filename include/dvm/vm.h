@@ -112,6 +112,7 @@ enum dvm_stop_reason {
 	DVM_STOP_HOST_ERROR,   /* status 4: dvm could not go on */
 	DVM_STOP_SIGNAL,       /* status 128 + signal */
 	DVM_STOP_GUEST_HALTED, /* status 8: every vCPU halted with interrupts off */
+	DVM_STOP_QUIT,	       /* status 0: an operator asked (the control socket's quit) */
 };
 #define DVM_STATUS_OK 0
 #define DVM_STATUS_USAGE 2
@@ -124,6 +125,10 @@ enum dvm_stop_reason {
  * from device I/O handlers. */
 void dvm_vm_request_stop(struct dvm_vm *vm, enum dvm_stop_reason reason, int status,
 			 const char *message);
+/* Why and how the VM stopped, without waiting: false while it has not.
+ * message (may be NULL) receives up to len bytes, NUL-terminated. */
+bool dvm_vm_stop_info(struct dvm_vm *vm, enum dvm_stop_reason *reason, int *status, char *message,
+		      size_t len);
 /* Start one thread per vCPU device (in creation order; the first is the
  * boot CPU), calling each device's start op first. */
 int dvm_vm_start(struct dvm_vm *vm);

@@ -262,6 +262,30 @@ struct dvm_device *dvm_device_from_handle(struct dvm_vm *vm, int handle)
 	return dev;
 }
 
+const struct dvm_device_ops *dvm_device_ops_of_handle(struct dvm_vm *vm, int handle)
+{
+	const struct dvm_device_ops *ops = NULL;
+
+	if (!vm || handle < 0 || handle >= DVM_MAX_HANDLES)
+		return NULL;
+	pthread_rwlock_rdlock(&vm->handles_lock);
+	if (vm->handles[handle])
+		ops = vm->handles[handle]->ops;
+	pthread_rwlock_unlock(&vm->handles_lock);
+	return ops;
+}
+
+void dvm_vm_for_each_handle(struct dvm_vm *vm,
+			    void (*fn)(int handle, const struct dvm_device *dev, void *opaque),
+			    void *opaque)
+{
+	pthread_rwlock_rdlock(&vm->handles_lock);
+	for (int h = 0; h < DVM_MAX_HANDLES; h++)
+		if (vm->handles[h])
+			fn(h, vm->handles[h], opaque);
+	pthread_rwlock_unlock(&vm->handles_lock);
+}
+
 static int attr_call(struct dvm_vm *vm, int handle, unsigned long cmd, uint32_t group,
 		     uint64_t attr, const void *val)
 {

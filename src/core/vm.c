@@ -167,6 +167,23 @@ void dvm_vm_get_ref(struct dvm_vm *vm)
 	atomic_fetch_add(&vm->refs, 1);
 }
 
+bool dvm_vm_stop_info(struct dvm_vm *vm, enum dvm_stop_reason *reason, int *status, char *message,
+		      size_t len)
+{
+	bool stopped;
+
+	pthread_mutex_lock(&vm->state_lock);
+	stopped = vm->stop_reason != DVM_STOP_NONE;
+	if (reason)
+		*reason = vm->stop_reason;
+	if (status)
+		*status = vm->stop_status;
+	if (message && len)
+		snprintf(message, len, "%s", stopped ? vm->stop_message : "");
+	pthread_mutex_unlock(&vm->state_lock);
+	return stopped;
+}
+
 static void stop_runners(struct dvm_vm *vm);
 
 static void teardown(struct dvm_vm *vm)
