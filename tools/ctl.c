@@ -7,10 +7,12 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 
@@ -40,6 +42,7 @@ static void ctl_usage(FILE *f)
 		"  create TYPE [NAME=VALUE...] create a device, configured; prints its handle\n"
 		"  close HANDLE                close a device handle\n"
 		"  pause | resume | quit       stop the vCPUs, run them again, end the VM\n"
+		"  snapshot DIR                save the VM to DIR while it runs on (dvm restore)\n"
 		"  call CMD [ARGS-JSON]        any protocol command, e.g.\n"
 		"                              call get-attr '{\"handle\":3,\"name\":\"regs\"}'\n"
 		"\n"
@@ -363,6 +366,22 @@ int dvm_ctl_main(int argc, char **argv)
 		}
 		json_object_object_add(args, "handle", json_object_new_int((int)h));
 		cmd = "close-device";
+	} else if (!strcmp(verb, "snapshot")) {
+		NEED(1, "DIR");
+		/* The server resolves paths from its own directory, not ours. */
+		char abs[PATH_MAX + 1];
+		if (rest[0][0] != '/') {
+			char cwd[PATH_MAX];
+			if (!getcwd(cwd, sizeof(cwd)) ||
+			    snprintf(abs, sizeof(abs), "%s/%s", cwd, rest[0]) >= (int)sizeof(abs)) {
+				json_object_put(args);
+				return usage_error("snapshot: %s: path too long", rest[0]);
+			}
+		} else {
+			snprintf(abs, sizeof(abs), "%s", rest[0]);
+		}
+		json_object_object_add(args, "dir", json_object_new_string(abs));
+		cmd = "snapshot";
 	} else if (!strcmp(verb, "pause") || !strcmp(verb, "resume") || !strcmp(verb, "quit")) {
 		NEED(0, "no arguments");
 		cmd = verb;
@@ -416,6 +435,10 @@ int dvm_ctl_main(int argc, char **argv)
 			printf("%s\n", json_object_get_boolean(member(r, "has")) ? "yes" : "no");
 		else if (!strcmp(verb, "create"))
 			printf("%" PRId64 "\n", num(r, "handle"));
+		else if (!strcmp(verb, "snapshot"))
+			printf("snapshot saved to %s (%.1f ms)\n",
+			       json_object_get_string(member(r, "dir")),
+			       json_object_get_double(member(r, "ms")));
 		json_object_put(r);
 	}
 	free(result);
