@@ -390,6 +390,13 @@ static void test_attrs(void **state)
 	int h = create(c, "{\"type\":\"serial-8250\",\"config\":{\"console\":\"off\"}}");
 	int fw = create(c, "{\"type\":\"fw-cfg\"}");
 
+	/* Rows whose value is a pointer into dvm's own memory never come over the socket. */
+	snprintf(req, sizeof(req),
+		 "{\"id\":1,\"cmd\":\"set-attr\",\"args\":{\"handle\":%d,\"name\":\"add-file\","
+		 "\"raw\":true,\"value\":\"00\"}}",
+		 fw);
+	call_err(c, req, "EPERM", -EPERM);
+
 	/* By numbers, and a "0x" string for a uint. */
 	snprintf(req, sizeof(req),
 		 "{\"id\":1,\"cmd\":\"set-attr\",\"args\":{\"handle\":%d,\"group\":0,\"attr\":1,"

@@ -54,6 +54,7 @@ enum dvm_attr_kind {
 #define DVM_ATTR_ONCE 0x8u	    /* a second write answers EEXIST */
 #define DVM_ATTR_WHILE_PAUSED 0x10u /* reads and writes answer EBUSY while vCPUs run */
 #define DVM_ATTR_DERIVED 0x20u	    /* a view of other attributes: snapshots skip it */
+#define DVM_ATTR_HOST_REF 0x40u	    /* the value holds a host pointer or fd: in process only */
 
 /* How the bytes behind addr are to be read by people and parsers. */
 enum dvm_attr_format {

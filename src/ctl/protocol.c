@@ -560,6 +560,13 @@ static int cmd_create_device(struct req *r)
 					   ops->name, key);
 				break;
 			}
+			if (d->access & DVM_ATTR_HOST_REF) {
+				ret = fail(r, EPERM,
+					   "config %s: takes a pointer or fd of dvm's own process: "
+					   "not over the socket",
+					   key);
+				break;
+			}
 			if (d->count > 1) {
 				ret = fail(r, EINVAL,
 					   "config %s: a row of %" PRIu64
@@ -656,6 +663,10 @@ static int cmd_attr(struct req *r, unsigned long ioctl)
 		ret = dvm_device_has(r->vm, handle, group, attr);
 		return fail(r, ret ? ret : -ENXIO, "%s has no attribute %s", ops->name, what);
 	}
+	if (ioctl == KVM_SET_DEVICE_ATTR && (d->access & DVM_ATTR_HOST_REF))
+		return fail(r, EPERM,
+			    "%s %s takes a pointer or fd of dvm's own process: not over the socket",
+			    ops->name, what);
 	uint8_t *buf = value_buf(r, d);
 	if (!buf)
 		return -r->err;

@@ -18,7 +18,7 @@ static const struct dvm_attr_desc vfio_attrs[] = {
      .name = "file-add",
      .size = 4,
      .kind = DVM_ATTR_COMMAND,
-     .access = DVM_ATTR_W,
+     .access = DVM_ATTR_W | DVM_ATTR_HOST_REF,
      .format = DVM_FMT_UINT,
      .help = "add a VFIO group/device file: addr points to an int32 fd"},
     {.group = KVM_DEV_VFIO_GROUP,
@@ -26,7 +26,7 @@ static const struct dvm_attr_desc vfio_attrs[] = {
      .name = "file-del",
      .size = 4,
      .kind = DVM_ATTR_COMMAND,
-     .access = DVM_ATTR_W,
+     .access = DVM_ATTR_W | DVM_ATTR_HOST_REF,
      .format = DVM_FMT_UINT,
      .help = "remove a VFIO group/device file: addr points to an int32 fd"},
 };
