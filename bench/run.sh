@@ -378,6 +378,17 @@ row "  same in CPU time (ns/exit)" "$pc_dvm" "bare KVM_RUN $pc_bare" \
 row "  bare loop, timed inside (ns/exit)" "-" "${pe_inner:-n/a}" "-" "cross-check" "-"
 note "PIO: per-exit = (wall at N=$PIO_N2 - wall at N=$PIO_N1) / $dn per side and round; the ratio is the median of the per-round ratios; an exit here includes emulating the guest's out/dec/jnz"
 
+# ---------------------------------------------------------------- control socket
+log "control socket ..."
+"$BUILD/bench/bench_ctl" >"$TMP/ctl.out" 2>&1 || true
+ctl_us=$(sed -n 's/^get-attr over the socket: median \([0-9.]*\) us.*/\1/p' "$TMP/ctl.out")
+ctl_floor=$(sed -n 's/^bare AF_UNIX round trip: *median \([0-9.]*\) us.*/\1/p' "$TMP/ctl.out")
+if [ -n "$ctl_us" ] && [ -n "$ctl_floor" ]; then
+	row "get-attr over the socket (us)" "$ctl_us" "bare AF_UNIX round trip $ctl_floor" \
+		"$(awk -v a="$ctl_us" -v b="$ctl_floor" 'BEGIN {printf "%.2fx", a / b}')" \
+		"dvm <= 20 us" "$(verdict "$ctl_us <= 20")"
+fi
+
 # ---------------------------------------------------------------- snapshot
 log "snapshot and restore ..."
 "$BUILD/bench/bench_snapshot" 64 256 ${SNAPSHOT_BIG:-1024} >"$TMP/snapshot.out" 2>&1 || true
