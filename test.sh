@@ -3,6 +3,8 @@
 #   ./test.sh          the normal build (./build)
 #   ./test.sh --asan   an AddressSanitizer + UndefinedBehaviorSanitizer build (./build-asan)
 #   ./test.sh --fuzz   libFuzzer harnesses with clang, each run for a short bounded time (./build-fuzz)
+#   ./test.sh --tsan   a ThreadSanitizer build (./build-tsan): the unit tests and the
+#                      control-socket sessions, where threads meet
 set -euo pipefail
 cd "$(dirname "$0")"
 mode=${1:-}
@@ -18,13 +20,18 @@ case "$mode" in
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --test-dir build-asan --output-on-failure
 	;;
+--tsan)
+	cmake -S . -B build-tsan -DDVM_TSAN=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build-tsan -j"$(nproc)"
+	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -R '^(test_|ctl_)'
+	;;
 --fuzz)
 	CC=clang cmake -S . -B build-fuzz -DDVM_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	cmake --build build-fuzz -j"$(nproc)"
 	ctest --test-dir build-fuzz --output-on-failure -R '^fuzz_'
 	;;
 *)
-	echo "usage: ./test.sh [--asan|--fuzz]" >&2
+	echo "usage: ./test.sh [--asan|--tsan|--fuzz]" >&2
 	exit 2
 	;;
 esac
