@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "dvm/boot.h"
 #include "dvm/cpuid.h"
 #include "dvm/ctl.h"
@@ -394,6 +396,10 @@ static void run_usage(FILE *f)
 		"      --halt-timeout SEC end the VM (status 8) once every vCPU has been\n"
 		"                         halted with interrupts off for SEC seconds\n"
 		"                         (default 1; 0: wait forever)\n"
+		"      --machine FILE     a JSON machine file: the options above by name\n"
+		"                         (\"cpus\": 2, \"devices\": [{\"type\": ...}], "
+		"\"guest\"...);\n"
+		"                         options on the command line win\n"
 		"      --api-sock PATH    serve the control socket at PATH (mode 0600) while\n"
 		"                         the VM runs; see `dvm ctl --help`\n"
 		"  -v, --verbose          say why the VM stopped\n"
@@ -951,6 +957,146 @@ static void parse_without(const char *arg, uint32_t *without)
 	free(copy);
 }
 
+/* ---- machine files ---- */
+
+/*
+ * A JSON machine file is the same list as the command line, written down:
+ *   {"memory": "256M", "cpus": 2, "cpu": "-x2apic", "append": "...",
+ *    "modules": ["env"], "devices": [{"type": "serial-8250", "base": "0x2f8"}],
+ *    "without": ["pit"], "fw-cfg": [{"name": "opt/x", "string": "y"}],
+ *    "api-sock": "/tmp/vm.sock", "snapshot-dir": "...", "snapshot-on-exit": true,
+ *    "halt-timeout": 2, "format": "multiboot", "load-addr": "0x100000",
+ *    "verbose": true, "guest": "build/guests/hello.elf"}
+ * Each key becomes the option of the same name, ahead of the command line's
+ * own (which therefore win), so both are checked by the same code.
+ */
+#define MAX_MACHINE_ARGS 512
+
+static void machine_add(char **out, int *n, const char *a, const char *b)
+{
+	if (*n + 2 >= MAX_MACHINE_ARGS)
+		die_usage("machine file: too many entries");
+	out[(*n)++] = strdup(a);
+	if (b)
+		out[(*n)++] = strdup(b);
+}
+
+/* A scalar as option text: strings as they are, numbers and booleans printed. */
+static const char *machine_scalar(const char *file, const char *key, json_object *v)
+{
+	if (json_object_is_type(v, json_type_string) || json_object_is_type(v, json_type_int) ||
+	    json_object_is_type(v, json_type_double))
+		return json_object_get_string(v);
+	die_usage("machine file %s: \"%s\" must be a string or a number", file, key);
+}
+
+static char **machine_file_args(const char *file, int *argc_out, const char **guest)
+{
+	static char *args[MAX_MACHINE_ARGS];
+	int n = 0;
+	size_t len = 0;
+	char *text = read_file(file, &len);
+	enum json_tokener_error jerr = json_tokener_success;
+	json_object *root = NULL;
+
+	if (!text)
+		die_usage("machine file %s: %s", file, strerror(errno));
+	text = realloc(text, len + 1);
+	if (!text)
+		die_usage("out of memory");
+	text[len] = '\0';
+	if (strlen(text) != len)
+		die_usage("machine file %s: not a text file", file);
+	root = json_tokener_parse_verbose(text, &jerr);
+	free(text);
+	if (!root)
+		die_usage("machine file %s: not valid JSON (%s)", file,
+			  json_tokener_error_desc(jerr));
+	if (!json_object_is_type(root, json_type_object))
+		die_usage("machine file %s: expected a JSON object", file);
+	json_object_object_foreach(root, key, val)
+	{
+		static const char *const plain[] = {
+		    "memory",	 "cpus",     "cpu",	     "append",	     "cmdline", "format",
+		    "load-addr", "api-sock", "snapshot-dir", "halt-timeout", "module",	"device"};
+		char opt[64];
+		bool done = false;
+		snprintf(opt, sizeof(opt), "--%s", key);
+		for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]) && !done; i++)
+			if (!strcmp(key, plain[i])) {
+				machine_add(args, &n, opt, machine_scalar(file, key, val));
+				done = true;
+			}
+		if (done)
+			continue;
+		if (!strcmp(key, "guest")) {
+			*guest = strdup(machine_scalar(file, key, val));
+		} else if (!strcmp(key, "snapshot-on-exit") || !strcmp(key, "verbose") ||
+			   !strcmp(key, "sync-exit")) {
+			if (!json_object_is_type(val, json_type_boolean))
+				die_usage("machine file %s: \"%s\" must be true or false", file,
+					  key);
+			if (json_object_get_boolean(val))
+				machine_add(args, &n, opt, NULL);
+		} else if (!strcmp(key, "modules") || !strcmp(key, "without") ||
+			   !strcmp(key, "devices") || !strcmp(key, "fw-cfg")) {
+			if (!json_object_is_type(val, json_type_array))
+				die_usage("machine file %s: \"%s\" must be a list", file, key);
+			const char *o = !strcmp(key, "modules")	  ? "--module"
+					: !strcmp(key, "without") ? "--without"
+					: !strcmp(key, "devices") ? "--device"
+								  : "--fw-cfg";
+			for (size_t i = 0; i < json_object_array_length(val); i++) {
+				json_object *e = json_object_array_get_idx(val, i);
+				if (json_object_is_type(e, json_type_string)) {
+					machine_add(args, &n, o, json_object_get_string(e));
+					continue;
+				}
+				if (!json_object_is_type(e, json_type_object) ||
+				    !strcmp(key, "modules") || !strcmp(key, "without"))
+					die_usage("machine file %s: \"%s\"[%zu]: unexpected value",
+						  file, key, i);
+				/* {"type": T, "a": v, ...} -> "T,a=v,..."; fw-cfg:
+				 * "name=..,file=.." */
+				char spec[4096] = "";
+				size_t len = 0;
+				json_object *type = NULL;
+				if (!strcmp(key, "devices")) {
+					if (!json_object_object_get_ex(e, "type", &type) ||
+					    !json_object_is_type(type, json_type_string))
+						die_usage(
+						    "machine file %s: devices[%zu] needs \"type\"",
+						    file, i);
+					len = (size_t)snprintf(spec, sizeof(spec), "%s",
+							       json_object_get_string(type));
+				}
+				json_object_object_foreach(e, k2, v2)
+				{
+					if (!strcmp(k2, "type") && type)
+						continue;
+					const char *text =
+					    json_object_is_type(v2, json_type_boolean)
+						? (json_object_get_boolean(v2) ? "on" : "off")
+						: machine_scalar(file, k2, v2);
+					len +=
+					    (size_t)snprintf(spec + len, sizeof(spec) - len,
+							     "%s%s=%s", len ? "," : "", k2, text);
+					if (len >= sizeof(spec))
+						die_usage(
+						    "machine file %s: \"%s\"[%zu] is too long",
+						    file, key, i);
+				}
+				machine_add(args, &n, o, spec);
+			}
+		} else {
+			die_usage("machine file %s: unknown key \"%s\"", file, key);
+		}
+	}
+	json_object_put(root);
+	*argc_out = n;
+	return args;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -972,6 +1118,7 @@ static int cmd_run(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {"fw-cfg", required_argument, NULL, 'F'},
 	    {"api-sock", required_argument, NULL, 'A'},
+	    {"machine", required_argument, NULL, 'J'},
 	    {0},
 	};
 	struct run_options o = {.memory = DEFAULT_MEMORY,
@@ -980,6 +1127,36 @@ static int cmd_run(int argc, char **argv)
 				.halt_timeout_ms = DEFAULT_HALT_TIMEOUT_MS};
 	int opt;
 	uint64_t v;
+	static const char *file_guest; /* static: the options point into these */
+	static char **nargv;
+
+	/* --machine FILE: its options first, then the command line's (which win). */
+	for (int i = 1; i < argc; i++) {
+		const char *file = NULL;
+		if (!strcmp(argv[i], "--machine") && i + 1 < argc)
+			file = argv[i + 1];
+		else if (!strncmp(argv[i], "--machine=", 10))
+			file = argv[i] + 10;
+		else if (!strcmp(argv[i], "--machine"))
+			die_usage("--machine needs a FILE");
+		if (!file)
+			continue;
+		int nfile = 0, skip = strcmp(argv[i], "--machine") ? 1 : 2;
+		char **fargs = machine_file_args(file, &nfile, &file_guest);
+		nargv = calloc((size_t)(argc + nfile + 1), sizeof(char *));
+		if (!nargv)
+			die_usage("out of memory");
+		int k = 0;
+		nargv[k++] = argv[0];
+		for (int j = 0; j < nfile; j++)
+			nargv[k++] = fargs[j];
+		for (int j = 1; j < argc; j++)
+			if (j < i || j >= i + skip)
+				nargv[k++] = argv[j];
+		argv = nargv; /* lives as long as the options that point into it */
+		argc = k;
+		break;
+	}
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+m:c:d:vh", longopts, NULL)) != -1) {
@@ -1054,6 +1231,8 @@ static int cmd_run(int argc, char **argv)
 		case 'W':
 			parse_without(optarg, &o.without);
 			break;
+		case 'J':
+			die_usage("--machine may be given once");
 		case 'P':
 			o.snapshot_dir = optarg;
 			break;
@@ -1087,6 +1266,8 @@ static int cmd_run(int argc, char **argv)
 		die_usage("--snapshot-on-exit needs --snapshot-dir DIR");
 	if (optind < argc)
 		o.guest = argv[optind++];
+	else if (file_guest)
+		o.guest = file_guest;
 	if (optind < argc)
 		die_usage("run: unexpected argument '%s' (one GUEST only; see dvm run --help)",
 			  argv[optind]);
