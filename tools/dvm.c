@@ -1255,7 +1255,8 @@ static int run_machine(struct dvm_vm *vm, const struct run_options *o, int *vcpu
 	if (ret)
 		status = DVM_STATUS_HOST_ERROR;
 	if (o->verbose || reason == DVM_STOP_GUEST_CRASH || reason == DVM_STOP_HOST_ERROR ||
-	    reason == DVM_STOP_SIGNAL || reason == DVM_STOP_GUEST_HALTED || reason == DVM_STOP_QUIT)
+	    reason == DVM_STOP_SIGNAL || reason == DVM_STOP_GUEST_HALTED ||
+	    reason == DVM_STOP_QUIT || reason == DVM_STOP_MIGRATED)
 		fprintf(stderr, "dvm: %s (exit status %d)\n", message, status & 0xff);
 	return status & 0xff;
 }

@@ -113,6 +113,7 @@ enum dvm_stop_reason {
 	DVM_STOP_SIGNAL,       /* status 128 + signal */
 	DVM_STOP_GUEST_HALTED, /* status 8: every vCPU halted with interrupts off */
 	DVM_STOP_QUIT,	       /* status 0: an operator asked (the control socket's quit) */
+	DVM_STOP_MIGRATED,     /* status 0: the VM runs on elsewhere (live migration) */
 };
 #define DVM_STATUS_OK 0
 #define DVM_STATUS_USAGE 2

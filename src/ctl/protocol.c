@@ -70,6 +70,8 @@ const char *dvm_stop_reason_name(enum dvm_stop_reason reason)
 		return "guest-halted";
 	case DVM_STOP_QUIT:
 		return "quit";
+	case DVM_STOP_MIGRATED:
+		return "migrated";
 	}
 	return "unknown";
 }
