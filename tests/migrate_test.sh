@@ -43,6 +43,17 @@ wait_text() {
 	return 1
 }
 
+# wait_exit PID: its exit status; killed (status 137) after 60 s, so that a
+# destination left waiting by a failed source never hangs the test.
+wait_exit() {
+	for _ in $(seq 600); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1"
+}
+
 check_sequence() {
 	local max=$1; shift
 	local got want
@@ -69,11 +80,11 @@ migrate() {
 	local st=$?
 	[ $st -eq 0 ] || fail "$name: dvm ctl migrate: status $st: $(cat "$w.ctl")"
 	grep -q "migrated to $uri: .* downtime" "$w.ctl" || fail "$name: no figures: $(cat "$w.ctl")"
-	wait $spid
+	wait_exit $spid
 	st=$?
 	[ $st -eq 0 ] || fail "$name: the source ended with $st, expected 0"
 	grep -q "migrated to $uri" "$w.src.err" || fail "$name: no 'migrated' message from the source"
-	wait $dpid
+	wait_exit $dpid
 	st=$?
 	[ $st -eq 89 ] || { fail "$name: the destination ended with $st, expected 89"; cat "$w.dst.err"; }
 	check_sequence 60 "$w.src" "$w.dst" || fail "$name: counts have a gap or a repeat"
@@ -85,6 +96,29 @@ migrate lapic "unix:$work/lapic.in" --append max=60
 migrate pit "unix:$work/pit.in" --append "max=60 pit=1"
 migrate smp "unix:$work/smp.in" --cpus 2 --append max=60
 migrate tcp "tcp:127.0.0.1:$port" --append max=60
+
+# A guest dirtying 2048 pages as fast as it can: pre-copy goes round after
+# round, the last dirty pages go while paused, and the guest's own check of
+# every page after the move finds nothing stale (else status 39).
+w=$work/dirty
+"$dvm" run --incoming "unix:$w.in" >"$w.dst" 2>"$w.dst.err" </dev/null &
+dpid=$!
+pids+=($dpid)
+wait_text "$w.dst.err" "waiting for a migration" || fail "dirty: the destination did not listen"
+"$dvm" run --api-sock "$w.sock" --append "passes=1024" "$guests/dirty.elf" >"$w.src" 2>"$w.src.err" </dev/null &
+spid=$!
+pids+=($spid)
+wait_text "$w.src" "^pass 128" || fail "dirty: the guest did not run"
+"$dvm" ctl --json "$w.sock" migrate "unix:$w.in" >"$w.ctl" 2>&1 || fail "dirty: migrate: $(cat "$w.ctl")"
+wait_exit $spid
+[ $? -eq 0 ] || fail "dirty: the source did not end with 0"
+wait_exit $dpid
+st=$?
+[ $st -eq 89 ] || fail "dirty: the destination ended with $st: $(grep MISMATCH "$w.dst")"
+grep -q '"dirty-log":true' "$w.ctl" || fail "dirty: no dirty logging: $(cat "$w.ctl")"
+grep -q '"rounds":1,' "$w.ctl" && fail "dirty: a busy guest migrated in one round: $(cat "$w.ctl")"
+grep -q '^pass 1024' "$w.dst" || fail "dirty: the destination did not finish"
+echo "ok: dirty ($(cat "$w.ctl"))"
 
 # runs_on NAME URI: a migration to URI fails; the source finishes its count.
 runs_on() {
@@ -98,7 +132,7 @@ runs_on() {
 	local st=$?
 	[ $st -eq 1 ] || fail "$name: dvm ctl migrate: status $st, expected 1"
 	grep -q -- "$want" "$w.ctl" || fail "$name: message: $(cat "$w.ctl")"
-	wait $spid
+	wait_exit $spid
 	st=$?
 	[ $st -eq 89 ] || fail "$name: the source ended with $st, expected 89"
 	check_sequence 60 "$w.src" || fail "$name: the source's count was disturbed"
@@ -116,7 +150,7 @@ dpid=$!
 pids+=($dpid)
 wait_file "$work/err.in" || fail "err: the destination did not listen"
 runs_on dst-error "unix:$work/err.in" "the destination refused"
-wait $dpid
+wait_exit $dpid
 st=$?
 [ $st -eq 2 ] || fail "dst-error: the destination ended with $st, expected 2"
 grep -q '^count' "$work/err.dst" && fail "dst-error: the destination ran the guest"
@@ -129,7 +163,7 @@ garbage() {
 	pids+=($dpid)
 	wait_text "$work/$name.err" "waiting for a migration" || fail "$name: the destination did not listen"
 	cat >"/dev/tcp/127.0.0.1/$p" 2>/dev/null
-	wait $dpid
+	wait_exit $dpid
 	local st=$?
 	if [ $st -ne 2 ] || ! grep -q -- "$want" "$work/$name.err"; then
 		fail "$name: status $st: $(cat "$work/$name.err")"
