@@ -199,11 +199,19 @@ static void test_query_status_pause_resume_quit(void **state)
 	json_object_put(rep);
 	call_err(c, "{\"id\":6,\"cmd\":\"resume\"}", "EINVAL", -EINVAL);
 
-	/* snapshot needs a directory; migrate is not there yet. */
+	/* snapshot needs a directory; migrate a uri, and a destination that is
+	 * there (the refusal comes from the server's worker thread). */
 	call_err(c, "{\"id\":7,\"cmd\":\"snapshot\",\"args\":{}}", "EINVAL", -EINVAL);
 	call_err(c, "{\"id\":7,\"cmd\":\"snapshot\",\"args\":{\"dir\":\"/nonexistent/x/y\"}}",
 		 "ENOENT", -ENOENT);
-	call_err(c, "{\"id\":7,\"cmd\":\"migrate\"}", "ENOSYS", -ENOSYS);
+	call_err(c, "{\"id\":7,\"cmd\":\"migrate\"}", "EINVAL", -EINVAL);
+	call_err(c, "{\"id\":7,\"cmd\":\"migrate\",\"args\":{\"uri\":\"ftp:x\"}}", "EINVAL",
+		 -EINVAL);
+	call_err(c, "{\"id\":7,\"cmd\":\"migrate\",\"args\":{\"uri\":\"unix:/nonexistent/x\"}}",
+		 "ENOENT", -ENOENT);
+	rep = call(c, "{\"id\":7,\"cmd\":\"query-status\"}"); /* still running */
+	assert_string_equal(json_object_get_string(get(ok(rep), "state")), "running");
+	json_object_put(rep);
 
 	/* quit stops the VM; every client gets guest-exit. */
 	int c2 = ctl_connect(f->path);

@@ -43,6 +43,9 @@ static void ctl_usage(FILE *f)
 		"  close HANDLE                close a device handle\n"
 		"  pause | resume | quit       stop the vCPUs, run them again, end the VM\n"
 		"  snapshot DIR                save the VM to DIR while it runs on (dvm restore)\n"
+		"  migrate URI                 live-migrate to a `dvm run --incoming URI`\n"
+		"                              (unix:PATH or tcp:HOST:PORT); this VM stops once\n"
+		"                              the destination runs, or runs on if it fails\n"
 		"  call CMD [ARGS-JSON]        any protocol command, e.g.\n"
 		"                              call get-attr '{\"handle\":3,\"name\":\"regs\"}'\n"
 		"\n"
@@ -382,6 +385,10 @@ int dvm_ctl_main(int argc, char **argv)
 		}
 		json_object_object_add(args, "dir", json_object_new_string(abs));
 		cmd = "snapshot";
+	} else if (!strcmp(verb, "migrate")) {
+		NEED(1, "URI");
+		json_object_object_add(args, "uri", json_object_new_string(rest[0]));
+		cmd = "migrate";
 	} else if (!strcmp(verb, "pause") || !strcmp(verb, "resume") || !strcmp(verb, "quit")) {
 		NEED(0, "no arguments");
 		cmd = verb;
@@ -439,6 +446,13 @@ int dvm_ctl_main(int argc, char **argv)
 			printf("snapshot saved to %s (%.1f ms)\n",
 			       json_object_get_string(member(r, "dir")),
 			       json_object_get_double(member(r, "ms")));
+		else if (!strcmp(verb, "migrate"))
+			printf("migrated to %s: %.1f ms in all, downtime %.1f ms, %" PRId64
+			       " pages in %" PRId64 " rounds (%" PRId64 " while paused)\n",
+			       json_object_get_string(member(r, "uri")),
+			       json_object_get_double(member(r, "total-ms")),
+			       json_object_get_double(member(r, "downtime-ms")), num(r, "pages"),
+			       num(r, "rounds"), num(r, "last-pages"));
 		json_object_put(r);
 	}
 	free(result);

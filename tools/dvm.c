@@ -30,6 +30,7 @@
 #include "dvm/devices/cmos_rtc.h"
 #include "dvm/devices/fw_cfg.h"
 #include "dvm/devices/vcpu.h"
+#include "dvm/migrate.h"
 #include "dvm/snapshot.h"
 #include "dvm/vm.h"
 
@@ -296,6 +297,8 @@ struct run_options {
 	struct fw_cfg_arg fw_cfg[MAX_FW_CFG_ARGS];
 	unsigned nr_fw_cfg;
 	const char *api_sock; /* --api-sock PATH, or NULL */
+	const char *incoming; /* --incoming URI: the machine comes from a migration */
+	int answer_fd;	      /* with incoming: where "running" goes once started */
 };
 
 /*
@@ -389,6 +392,8 @@ static void run_usage(FILE *f)
 		"                         (32-bit protected mode; default 0x100000)\n"
 		"      --without TYPES    leave these default devices out (comma-separated,\n"
 		"                         e.g. pit; not pic or ioapic: KVM makes them as one)\n"
+		"      --incoming URI     no GUEST: receive a live migration on unix:PATH or\n"
+		"                         tcp:127.0.0.1:PORT (dvm ctl ... migrate), run it\n"
 		"      --snapshot-dir DIR SIGUSR2 saves a snapshot of the running VM to DIR\n"
 		"                         (it replaces an older one; see dvm restore)\n"
 		"      --snapshot-on-exit also save it when a signal (SIGINT, SIGTERM,\n"
@@ -1096,6 +1101,7 @@ static char **machine_file_args(const char *file, int *argc_out, const char **gu
 	*argc_out = n;
 	return args;
 }
+static int run_incoming(struct run_options *o);
 
 static int cmd_run(int argc, char **argv)
 {
@@ -1119,6 +1125,7 @@ static int cmd_run(int argc, char **argv)
 	    {"fw-cfg", required_argument, NULL, 'F'},
 	    {"api-sock", required_argument, NULL, 'A'},
 	    {"machine", required_argument, NULL, 'J'},
+	    {"incoming", required_argument, NULL, 'I'},
 	    {0},
 	};
 	struct run_options o = {.memory = DEFAULT_MEMORY,
@@ -1242,6 +1249,9 @@ static int cmd_run(int argc, char **argv)
 		case 'A':
 			o.api_sock = optarg;
 			break;
+		case 'I':
+			o.incoming = optarg;
+			break;
 		case 'H': {
 			char *end;
 			errno = 0;
@@ -1271,6 +1281,11 @@ static int cmd_run(int argc, char **argv)
 	if (optind < argc)
 		die_usage("run: unexpected argument '%s' (one GUEST only; see dvm run --help)",
 			  argv[optind]);
+	if (o.incoming) {
+		if (o.guest)
+			die_usage("--incoming: no GUEST: the machine comes from the source");
+		return run_incoming(&o);
+	}
 
 	struct guest_files guest;
 	int ret = read_guest_files(&o, &guest);
@@ -1414,6 +1429,9 @@ static int run_machine(struct dvm_vm *vm, const struct run_options *o, int *vcpu
 			ret == -EEXIST	     ? "; not replacing what is there"
 			: ret == -EADDRINUSE ? "; another dvm is serving it"
 					     : "");
+		if (o->incoming)
+			dvm_migrate_answer(o->answer_fd, ret,
+					   "the destination's --api-sock failed");
 		free(vcpus);
 		pthread_mutex_lock(&signal_vm_lock);
 		signal_vm = NULL;
@@ -1423,6 +1441,15 @@ static int run_machine(struct dvm_vm *vm, const struct run_options *o, int *vcpu
 
 	ret = dvm_vm_start(vm);
 	*ran = true;
+	if (o->incoming) {
+		/* The source stops once it reads this; if it can't, it runs on and
+		 * this copy must not. */
+		if (dvm_migrate_answer(o->answer_fd, ret, "a device failed to start") && !ret)
+			dvm_vm_request_stop(vm, DVM_STOP_HOST_ERROR, DVM_STATUS_HOST_ERROR,
+					    "the migration source went away before it was told "
+					    "we run");
+		close(o->answer_fd);
+	}
 	struct halt_watch watch = {
 	    .vm = vm, .vcpus = vcpus, .nr_vcpus = nr_vcpus, .timeout_ms = o->halt_timeout_ms};
 	bool watching = !ret && o->halt_timeout_ms && halt_watch_start(&watch);
@@ -1440,7 +1467,8 @@ static int run_machine(struct dvm_vm *vm, const struct run_options *o, int *vcpu
 	if (ret)
 		status = DVM_STATUS_HOST_ERROR;
 	if (o->verbose || reason == DVM_STOP_GUEST_CRASH || reason == DVM_STOP_HOST_ERROR ||
-	    reason == DVM_STOP_SIGNAL || reason == DVM_STOP_GUEST_HALTED || reason == DVM_STOP_QUIT)
+	    reason == DVM_STOP_SIGNAL || reason == DVM_STOP_GUEST_HALTED ||
+	    reason == DVM_STOP_QUIT || reason == DVM_STOP_MIGRATED)
 		fprintf(stderr, "dvm: %s (exit status %d)\n", message, status & 0xff);
 	return status & 0xff;
 }
@@ -1602,6 +1630,59 @@ static int cmd_restore(int argc, char **argv)
 	}
 	bool ran = false;
 	ret = run_machine(r.vm, &o, vcpus, nr_vcpus, &ran);
+	fflush(stdout);
+	if (ran && deferred)
+		_exit(ret);
+	dvm_vm_shutdown(r.vm);
+	return ret;
+}
+
+/* ---- incoming migration ---- */
+
+/* dvm run --incoming URI: wait for one migration stream, build the machine
+ * from it as dvm restore does, tell the source it runs, and run it. */
+static int run_incoming(struct run_options *o)
+{
+	char err[256] = "";
+	int lfd, conn, ret;
+
+	if (o->snapshot_on_exit && !o->snapshot_dir)
+		die_usage("--snapshot-on-exit needs --snapshot-dir DIR");
+	ret = dvm_migrate_listen(o->incoming, &lfd, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "dvm: --incoming %s\n", err);
+		return DVM_STATUS_USAGE;
+	}
+	fprintf(stderr, "dvm: waiting for a migration on %s\n", o->incoming);
+	ret = dvm_migrate_accept(lfd, o->incoming, &conn, err, sizeof(err));
+	if (ret) {
+		fprintf(stderr, "dvm: --incoming %s: %s\n", o->incoming, err);
+		return DVM_STATUS_HOST_ERROR;
+	}
+	bool deferred = !o->sync_exit && defer_kvm_teardown();
+	struct dvm_restored r;
+	ret = dvm_migrate_receive(conn, 0, &r, err, sizeof(err));
+	if (ret) {
+		dvm_migrate_answer(conn, ret, err);
+		close(conn);
+		fprintf(stderr, "dvm: incoming migration refused: %s\n", err);
+		return ret == -EINVAL ? DVM_STATUS_USAGE : DVM_STATUS_HOST_ERROR;
+	}
+	int *vcpus = calloc(r.nr, sizeof(int));
+	unsigned nr_vcpus = 0;
+	for (unsigned i = 0; vcpus && i < r.nr; i++)
+		if (r.types[i] == DVM_DEV_TYPE_VCPU)
+			vcpus[nr_vcpus++] = r.handles[i];
+	dvm_restored_free(&r);
+	if (!vcpus) {
+		dvm_migrate_answer(conn, -ENOMEM, NULL);
+		close(conn);
+		dvm_vm_shutdown(r.vm);
+		return DVM_STATUS_HOST_ERROR;
+	}
+	o->answer_fd = conn;
+	bool ran = false;
+	ret = run_machine(r.vm, o, vcpus, nr_vcpus, &ran);
 	fflush(stdout);
 	if (ran && deferred)
 		_exit(ret);

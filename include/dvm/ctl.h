@@ -16,6 +16,7 @@
 #ifndef DVM_CTL_H
 #define DVM_CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dvm/vm.h"
@@ -45,6 +46,18 @@ void dvm_ctl_server_stop(struct dvm_ctl_server *s);
  * when out of memory.
  */
 char *dvm_ctl_handle_request(struct dvm_vm *vm, const char *line, size_t len);
+/*
+ * The same where a long command (migrate) may run on a worker thread: run()
+ * starts fn(arg, &reply) on a thread the caller owns and later delivers the
+ * reply line (malloc'd) to the requester; -EBUSY while one runs.  When run()
+ * took the command, NULL is returned and *deferred is true.
+ */
+struct dvm_ctl_async {
+	int (*run)(void *opaque, void (*fn)(void *arg, char **reply), void *arg);
+	void *opaque;
+};
+char *dvm_ctl_handle_request_async(struct dvm_vm *vm, const char *line, size_t len,
+				   const struct dvm_ctl_async *async, bool *deferred);
 /* The error reply for a line longer than DVM_CTL_MAX_LINE. */
 char *dvm_ctl_reply_too_long(void);
 /* The guest-exit event for a stopped VM (malloc'd line without newline). */

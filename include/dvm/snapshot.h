@@ -53,6 +53,21 @@ struct dvm_restored {
  */
 int dvm_snapshot_restore(const char *dir, uint32_t vm_flags, unsigned flags,
 			 struct dvm_restored *out, char *err, size_t errlen);
+/*
+ * The same from memory, for live migration: `state` is a state file's bytes
+ * (header and device records, as dvm_snapshot_state() makes them) and
+ * mem_fd a regular file (or memfd) of exactly the header's memory size,
+ * mapped copy-on-write.  Checked whole before anything is created.
+ */
+int dvm_snapshot_restore_state(const uint8_t *state, size_t len, int mem_fd, uint32_t vm_flags,
+			       unsigned flags, struct dvm_restored *out, char *err, size_t errlen);
+/*
+ * The state file's bytes for a paused VM, in a malloc'd buffer: what
+ * dvm_snapshot_save() writes to DIR/state, except that the memory CRC is 0
+ * (the memory travels separately; restore it with DVM_RESTORE_NO_VERIFY).
+ */
+int dvm_snapshot_state(struct dvm_vm *vm, uint8_t **state, size_t *len, char *err, size_t errlen);
+
 /* Frees the handle list (not the VM). */
 void dvm_restored_free(struct dvm_restored *r);
 

@@ -47,6 +47,24 @@ void *dvm_vm_gpa_to_hva(struct dvm_vm *vm, uint64_t gpa, uint64_t len);
 int dvm_vm_drop_guest_page(struct dvm_vm *vm, uint64_t gpa);
 
 /*
+ * Dirty-page logging (live migration): KVM_MEM_LOG_DIRTY_PAGES on the RAM
+ * slots.  The bitmap is in RAM order, one bit per 4 KiB page of
+ * dvm_vm_mem_size(): bit i is the page at RAM offset i * 4096, i.e. GPA
+ * i * 4096 below 3 GiB and 4 GiB + (i * 4096 - 3 GiB) above.  get returns
+ * the pages the guest (and KVM on its behalf) wrote since the last get or
+ * start, and clears the log; bitmap holds dvm_vm_dirty_bitmap_words()
+ * 64-bit words.  Writes dvm itself makes to guest RAM are not logged (its
+ * devices only write RAM before start: the ACPI and MP tables).  Without
+ * KVM: -EOPNOTSUPP.  start while logging: -EBUSY; get/stop without: -EINVAL.
+ */
+int dvm_vm_dirty_log_start(struct dvm_vm *vm);
+int dvm_vm_dirty_log_stop(struct dvm_vm *vm);
+int dvm_vm_dirty_log_get(struct dvm_vm *vm, uint64_t *bitmap);
+size_t dvm_vm_dirty_bitmap_words(const struct dvm_vm *vm);
+/* RAM offset (the bitmap's order) to a host pointer, NULL past the end. */
+void *dvm_vm_ram_hva(struct dvm_vm *vm, uint64_t offset);
+
+/*
  * I/O buses.  Handlers are called on vCPU threads; `offset` is from `base`.
  *
  * DVM_BUS_PCI_CFG is PCI configuration space, laid out like PCIe ECAM: 4 KiB
@@ -113,6 +131,7 @@ enum dvm_stop_reason {
 	DVM_STOP_SIGNAL,       /* status 128 + signal */
 	DVM_STOP_GUEST_HALTED, /* status 8: every vCPU halted with interrupts off */
 	DVM_STOP_QUIT,	       /* status 0: an operator asked (the control socket's quit) */
+	DVM_STOP_MIGRATED,     /* status 0: the VM runs on elsewhere (live migration) */
 };
 #define DVM_STATUS_OK 0
 #define DVM_STATUS_USAGE 2

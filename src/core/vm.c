@@ -47,6 +47,30 @@ static int install_kick_handler(void)
 	return sigaction(DVM_KICK_SIGNAL, &sa, NULL) ? -errno : 0;
 }
 
+/* Slot 0: RAM below the 3 GiB hole at GPA 0; slot 1: the rest from 4 GiB.
+ * Setting a slot again with other flags is how KVM turns logging on/off. */
+static int set_ram_slots(struct dvm_vm *vm, uint32_t flags)
+{
+	uint64_t size = vm->mem_size;
+	uint64_t low = size < DVM_LOW_RAM_LIMIT ? size : DVM_LOW_RAM_LIMIT;
+	struct kvm_userspace_memory_region region = {.slot = 0,
+						     .flags = flags,
+						     .guest_phys_addr = 0,
+						     .memory_size = low,
+						     .userspace_addr = (uintptr_t)vm->mem};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region))
+		return -errno;
+	if (size > low) {
+		region.slot = 1;
+		region.guest_phys_addr = DVM_HIGH_RAM_BASE;
+		region.memory_size = size - low;
+		region.userspace_addr = (uintptr_t)vm->mem + low;
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region))
+			return -errno;
+	}
+	return 0;
+}
+
 static int setup_memory(struct dvm_vm *vm, uint64_t size, int mem_fd)
 {
 	/* Lazily backed: pages cost nothing until the guest touches them; a
@@ -73,20 +97,7 @@ static int setup_memory(struct dvm_vm *vm, uint64_t size, int mem_fd)
 	if (vm->vm_fd < 0)
 		return 0;
 
-	uint64_t low = size < DVM_LOW_RAM_LIMIT ? size : DVM_LOW_RAM_LIMIT;
-	struct kvm_userspace_memory_region region = {
-	    .slot = 0, .guest_phys_addr = 0, .memory_size = low, .userspace_addr = (uintptr_t)mem};
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region))
-		return -errno;
-	if (size > low) {
-		region.slot = 1;
-		region.guest_phys_addr = DVM_HIGH_RAM_BASE;
-		region.memory_size = size - low;
-		region.userspace_addr = (uintptr_t)mem + low;
-		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region))
-			return -errno;
-	}
-	return 0;
+	return set_ram_slots(vm, 0);
 }
 
 static int setup_kvm(struct dvm_vm *vm)
@@ -285,6 +296,76 @@ int dvm_vm_drop_guest_page(struct dvm_vm *vm, uint64_t gpa)
 		return -errno;
 	}
 	return 0;
+}
+
+/* ---- dirty-page logging ---- */
+
+size_t dvm_vm_dirty_bitmap_words(const struct dvm_vm *vm)
+{
+	return (size_t)((vm->mem_size / 4096 + 63) / 64);
+}
+
+void *dvm_vm_ram_hva(struct dvm_vm *vm, uint64_t offset)
+{
+	return offset < vm->mem_size ? vm->mem + offset : NULL;
+}
+
+static int dirty_log_set(struct dvm_vm *vm, bool on)
+{
+	int ret;
+
+	if (vm->vm_fd < 0)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&vm->state_lock);
+	if (vm->dirty_logging == on) {
+		ret = on ? -EBUSY : -EINVAL;
+	} else {
+		ret = set_ram_slots(vm, on ? KVM_MEM_LOG_DIRTY_PAGES : 0);
+		if (!ret)
+			vm->dirty_logging = on;
+	}
+	pthread_mutex_unlock(&vm->state_lock);
+	return ret;
+}
+
+int dvm_vm_dirty_log_start(struct dvm_vm *vm)
+{
+	return dirty_log_set(vm, true);
+}
+
+int dvm_vm_dirty_log_stop(struct dvm_vm *vm)
+{
+	return dirty_log_set(vm, false);
+}
+
+int dvm_vm_dirty_log_get(struct dvm_vm *vm, uint64_t *bitmap)
+{
+	uint64_t low = vm->mem_size < DVM_LOW_RAM_LIMIT ? vm->mem_size : DVM_LOW_RAM_LIMIT;
+	uint64_t low_pages = low / 4096, high_pages = (vm->mem_size - low) / 4096;
+	size_t words = dvm_vm_dirty_bitmap_words(vm);
+	int ret = 0;
+
+	if (vm->vm_fd < 0)
+		return -EOPNOTSUPP;
+	pthread_mutex_lock(&vm->state_lock);
+	if (!vm->dirty_logging) {
+		pthread_mutex_unlock(&vm->state_lock);
+		return -EINVAL;
+	}
+	/* KVM fills whole 64-bit words per slot: slot 0 fits the bitmap as is
+	 * (3 GiB is a multiple of 64 pages, or it is all of RAM). */
+	memset(bitmap, 0, words * 8);
+	struct kvm_dirty_log log = {.slot = 0, .dirty_bitmap = bitmap};
+	if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log))
+		ret = -errno;
+	if (!ret && high_pages) {
+		/* low_pages is a multiple of 64 here (3 GiB), so slot 1 starts on a word. */
+		log = (struct kvm_dirty_log){.slot = 1, .dirty_bitmap = bitmap + low_pages / 64};
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log))
+			ret = -errno;
+	}
+	pthread_mutex_unlock(&vm->state_lock);
+	return ret;
 }
 
 void dvm_vm_set_console(struct dvm_vm *vm, int in_fd, int out_fd)

@@ -72,6 +72,8 @@ struct dvm_vm {
 	char stop_message[256];
 
 	int console_in, console_out;
+
+	bool dirty_logging; /* KVM_MEM_LOG_DIRTY_PAGES on the RAM slots (state_lock) */
 };
 
 /* A thread that runs guest code (a vCPU); registered with the VM so that

@@ -18,11 +18,15 @@
 
 #include "dvm/ctl.h"
 #include "dvm/device.h"
+#include "dvm/migrate.h"
 #include "dvm/snapshot.h"
 #include "dvm/vm.h"
 
 struct req {
 	struct dvm_vm *vm;
+	const struct dvm_ctl_async *async; /* may be NULL: long commands run inline */
+	json_object *id;
+	bool deferred;	     /* the reply comes later from a worker */
 	json_object *args;   /* never NULL: an empty object when absent */
 	json_object *result; /* the command's result object */
 	int err;	     /* positive errno once failed */
@@ -70,6 +74,8 @@ const char *dvm_stop_reason_name(enum dvm_stop_reason reason)
 		return "guest-halted";
 	case DVM_STOP_QUIT:
 		return "quit";
+	case DVM_STOP_MIGRATED:
+		return "migrated";
 	}
 	return "unknown";
 }
@@ -766,9 +772,89 @@ static int cmd_snapshot(struct req *r)
 	return 0;
 }
 
-static int cmd_not_yet(struct req *r)
+static char *reply(json_object *id, struct req *r);
+
+struct migrate_job {
+	struct dvm_vm *vm;
+	char *uri;
+	json_object *id;
+};
+
+static void migrate_run(struct req *r, const char *uri)
 {
-	return fail(r, ENOSYS, "not implemented yet");
+	struct dvm_migrate_stats st;
+	char err[300] = "";
+	int ret = dvm_migrate_send(r->vm, uri, NULL, &st, err, sizeof(err));
+
+	if (ret) {
+		fail(r, ret, "migrate: %s (the VM runs on here)", err);
+		return;
+	}
+	add(r->result, "uri", json_object_new_string(uri));
+	add(r->result, "total-ms", json_object_new_double(st.total_ms));
+	add(r->result, "downtime-ms", json_object_new_double(st.downtime_ms));
+	add(r->result, "pages", json_object_new_int64((int64_t)st.pages));
+	add(r->result, "last-pages", json_object_new_int64((int64_t)st.last_dirty));
+	add(r->result, "bytes", json_object_new_int64((int64_t)st.bytes));
+	add(r->result, "rounds", json_object_new_int((int)st.rounds));
+	add(r->result, "dirty-log", json_object_new_boolean(st.dirty_log));
+}
+
+static void migrate_job_main(void *arg, char **line)
+{
+	struct migrate_job *j = arg;
+	struct req r = {.vm = j->vm, .result = json_object_new_object()};
+
+	migrate_run(&r, j->uri);
+	*line = reply(j->id, &r);
+	json_object_put(r.result);
+	json_object_put(j->id);
+	free(j->uri);
+	free(j);
+}
+
+/* Pre-copy while the guest runs, stop and copy, and stop here once the
+ * destination runs.  On a worker thread when the server offers one, so
+ * other clients are served meanwhile. */
+static int cmd_migrate(struct req *r)
+{
+	json_object *o;
+
+	if (!json_object_object_get_ex(r->args, "uri", &o) ||
+	    !json_object_is_type(o, json_type_string))
+		return fail(r, EINVAL, "argument 'uri' (unix:PATH or tcp:HOST:PORT) is required");
+	const char *uri = json_object_get_string(o);
+	if (strncmp(uri, "unix:", 5) && strncmp(uri, "tcp:", 4))
+		return fail(r, EINVAL, "uri %s: expected unix:PATH or tcp:HOST:PORT", uri);
+	enum dvm_vm_state st = dvm_vm_state(r->vm);
+	if (st != DVM_VM_RUNNING && st != DVM_VM_PAUSED)
+		return fail(r, EINVAL, "migrate: the VM is %s", state_name(st));
+	if (!r->async) {
+		migrate_run(r, uri);
+		return -r->err;
+	}
+	struct migrate_job *j = calloc(1, sizeof(*j));
+	if (!j || !(j->uri = strdup(uri))) {
+		free(j);
+		return fail(r, ENOMEM, "out of memory");
+	}
+	j->vm = r->vm;
+	/* A copy: the request (and its id) is freed on this thread meanwhile. */
+	if (r->id && json_object_deep_copy(r->id, &j->id, NULL)) {
+		free(j->uri);
+		free(j);
+		return fail(r, ENOMEM, "out of memory");
+	}
+	int ret = r->async->run(r->async->opaque, migrate_job_main, j);
+	if (ret) {
+		json_object_put(j->id);
+		free(j->uri);
+		free(j);
+		return fail(r, ret, "migrate: %s",
+			    ret == -EBUSY ? "a migration is already under way" : strerror(-ret));
+	}
+	r->deferred = true;
+	return 0;
 }
 
 static const struct {
@@ -788,7 +874,7 @@ static const struct {
     {"resume", cmd_resume},
     {"quit", cmd_quit},
     {"snapshot", cmd_snapshot},
-    {"migrate", cmd_not_yet},
+    {"migrate", cmd_migrate},
 };
 
 /* ---- framing ---- */
@@ -822,11 +908,19 @@ static char *reply(json_object *id, struct req *r)
 
 char *dvm_ctl_handle_request(struct dvm_vm *vm, const char *line, size_t len)
 {
-	struct req r = {.vm = vm};
+	bool deferred;
+	return dvm_ctl_handle_request_async(vm, line, len, NULL, &deferred);
+}
+
+char *dvm_ctl_handle_request_async(struct dvm_vm *vm, const char *line, size_t len,
+				   const struct dvm_ctl_async *async, bool *deferred)
+{
+	struct req r = {.vm = vm, .async = async};
 	json_tokener *tok;
 	json_object *req = NULL, *id = NULL, *cmd, *empty = NULL;
 	char *out;
 
+	*deferred = false;
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	if (len > DVM_CTL_MAX_LINE)
@@ -884,9 +978,11 @@ char *dvm_ctl_handle_request(struct dvm_vm *vm, const char *line, size_t len)
 		goto out;
 	}
 	r.result = json_object_new_object();
+	r.id = id;
 	commands[i].fn(&r);
 out:
-	out = reply(id, &r);
+	*deferred = r.deferred;
+	out = r.deferred ? NULL : reply(id, &r);
 	json_object_put(r.result);
 	json_object_put(empty);
 	json_object_put(req);

@@ -27,6 +27,7 @@
 
 struct client {
 	int fd;
+	uint64_t serial; /* who a worker's late reply is for */
 	bool dead;
 	bool discarding; /* inside a line that was too long: drop up to its newline */
 	char *in;
@@ -47,6 +48,15 @@ struct dvm_ctl_server {
 	bool stop, vm_stopped; /* requests to the thread (lock) */
 	struct client *clients[DVM_CTL_MAX_CLIENTS];
 	unsigned nr_clients;
+	uint64_t next_serial;
+	struct client *handling; /* the client whose line is being handled */
+	/* One worker for a long command (migrate); lock guards the fields. */
+	bool worker_busy;	/* started and not yet joined */
+	char *worker_reply;	/* set when it finished */
+	uint64_t worker_client; /* serial of the client that asked */
+	pthread_t worker;
+	void (*worker_fn)(void *arg, char **reply);
+	void *worker_arg;
 	char *buf; /* READ_CHUNK bytes */
 };
 
@@ -125,13 +135,79 @@ static bool blank(const char *s, size_t n)
 	return true;
 }
 
+static void poke(struct dvm_ctl_server *s);
+
+static void *worker_main(void *arg)
+{
+	struct dvm_ctl_server *s = arg;
+	char *reply = NULL;
+
+	s->worker_fn(s->worker_arg, &reply);
+	pthread_mutex_lock(&s->lock);
+	s->worker_reply = reply ? reply : strdup("");
+	pthread_mutex_unlock(&s->lock);
+	poke(s);
+	return NULL;
+}
+
+static int worker_run(void *opaque, void (*fn)(void *arg, char **reply), void *arg)
+{
+	struct dvm_ctl_server *s = opaque;
+	sigset_t all, old;
+	int ret;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->worker_busy) {
+		pthread_mutex_unlock(&s->lock);
+		return -EBUSY;
+	}
+	s->worker_fn = fn;
+	s->worker_arg = arg;
+	s->worker_client = s->handling->serial;
+	s->worker_reply = NULL;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&s->worker, NULL, worker_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	s->worker_busy = ret == 0;
+	pthread_mutex_unlock(&s->lock);
+	return ret;
+}
+
+/* The worker's reply, once it is done, to the client that asked (if it is
+ * still there); then the worker is joined. */
+static void worker_collect(struct dvm_ctl_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	char *reply = s->worker_busy ? s->worker_reply : NULL;
+	uint64_t who = s->worker_client;
+	pthread_mutex_unlock(&s->lock);
+	if (!reply)
+		return;
+	pthread_join(s->worker, NULL);
+	pthread_mutex_lock(&s->lock);
+	s->worker_busy = false;
+	s->worker_reply = NULL;
+	pthread_mutex_unlock(&s->lock);
+	for (unsigned i = 0; i < s->nr_clients; i++)
+		if (s->clients[i]->serial == who && *reply)
+			client_send(s->clients[i], reply);
+	free(reply);
+}
+
 static void handle_line(struct dvm_ctl_server *s, struct client *c, const char *line, size_t n)
 {
+	struct dvm_ctl_async async = {.run = worker_run, .opaque = s};
+	bool deferred;
 	char *reply;
 
 	if (blank(line, n))
 		return;
-	reply = dvm_ctl_handle_request(s->vm, line, n);
+	s->handling = c;
+	reply = dvm_ctl_handle_request_async(s->vm, line, n, &async, &deferred);
+	s->handling = NULL;
+	if (deferred)
+		return;
 	client_send(c, reply);
 	free(reply);
 }
@@ -217,6 +293,7 @@ static void accept_clients(struct dvm_ctl_server *s)
 			return;
 		}
 		c->fd = fd;
+		c->serial = ++s->next_serial;
 		s->clients[s->nr_clients++] = c;
 	}
 }
@@ -313,6 +390,7 @@ static void *server_main(void *arg)
 			stopped = s->vm_stopped;
 			s->vm_stopped = false;
 			pthread_mutex_unlock(&s->lock);
+			worker_collect(s); /* a late reply before the guest-exit event */
 			if (stopped) {
 				char *ev = dvm_ctl_event_guest_exit(s->vm);
 				if (ev)
@@ -452,11 +530,34 @@ void dvm_ctl_server_stop(struct dvm_ctl_server *s)
 
 	if (!s)
 		return;
+	/* A worker (a migration) ends soon once the VM has stopped; its reply
+	 * is delivered before the thread goes. */
+	pthread_mutex_lock(&s->lock);
+	bool busy = s->worker_busy;
+	pthread_mutex_unlock(&s->lock);
+	if (busy) {
+		for (;;) {
+			pthread_mutex_lock(&s->lock);
+			bool done = !s->worker_busy || s->worker_reply;
+			pthread_mutex_unlock(&s->lock);
+			if (done)
+				break;
+			usleep(10000);
+		}
+	}
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;
 	pthread_mutex_unlock(&s->lock);
 	poke(s);
 	pthread_join(s->thread, NULL);
+	pthread_mutex_lock(&s->lock);
+	if (s->worker_busy) {
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->worker, NULL);
+		free(s->worker_reply);
+	} else {
+		pthread_mutex_unlock(&s->lock);
+	}
 	for (unsigned i = 0; i < s->nr_clients; i++)
 		client_free(s->clients[i]);
 	close(s->listen_fd);

@@ -247,20 +247,15 @@ static int write_file(const char *dir, const char *name, int *fd_out)
 	return 0;
 }
 
-int dvm_snapshot_save(struct dvm_vm *vm, const char *dir, char *err, size_t errlen)
+/* Every device's records, in creation order; *nr the number of devices. */
+static int collect_body(struct dvm_vm *vm, struct buf *body, uint32_t *nr_out, char *err,
+			size_t errlen)
 {
 	struct dvm_device_id *ids = calloc(MAX_DEVICES, sizeof(*ids));
-	struct buf body = {0};
-	char tmp[PATH_MAX + 32], old[PATH_MAX + 32];
-	int nr, ret, mem_fd = -1, state_fd = -1;
-	uint32_t mem_crc = 0;
+	int nr, ret = 0;
 
 	if (!ids)
 		return -ENOMEM;
-	if (strlen(dir) >= PATH_MAX) {
-		free(ids);
-		return fail(err, errlen, -ENAMETOOLONG, "snapshot path too long");
-	}
 	if (dvm_vm_state(vm) == DVM_VM_RUNNING) {
 		free(ids);
 		return fail(err, errlen, -EBUSY, "the vCPUs are running: pause first");
@@ -270,10 +265,61 @@ int dvm_snapshot_save(struct dvm_vm *vm, const char *dir, char *err, size_t errl
 		free(ids);
 		return fail(err, errlen, nr, "more than %d devices", MAX_DEVICES);
 	}
-	ret = 0;
 	for (int i = 0; i < nr && !ret; i++)
-		ret = save_device(vm, &ids[i], &body, err, errlen);
+		ret = save_device(vm, &ids[i], body, err, errlen);
 	free(ids);
+	*nr_out = (uint32_t)nr;
+	return ret;
+}
+
+static void fill_header(uint8_t *hdr, uint64_t mem_size, uint32_t nr, const struct buf *body,
+			uint32_t mem_crc)
+{
+	memset(hdr, 0, HEADER_SIZE);
+	memcpy(hdr, DVM_SNAPSHOT_MAGIC, 8);
+	put32(hdr + 8, DVM_SNAPSHOT_VERSION);
+	put32(hdr + 12, HEADER_SIZE);
+	put64(hdr + 16, mem_size);
+	put32(hdr + 24, nr);
+	put32(hdr + 28, (uint32_t)body->len);
+	put32(hdr + 32, (uint32_t)crc32(crc32(0, Z_NULL, 0), body->data, (uInt)body->len));
+	put32(hdr + 36, mem_crc);
+	put32(hdr + 60, (uint32_t)crc32(crc32(0, Z_NULL, 0), hdr, 60));
+}
+
+int dvm_snapshot_state(struct dvm_vm *vm, uint8_t **state, size_t *len, char *err, size_t errlen)
+{
+	struct buf b = {0};
+	uint32_t nr = 0;
+	int ret;
+
+	*state = NULL;
+	*len = 0;
+	/* Room for the header first; the body follows it in the same buffer. */
+	if (!buf_take(&b, HEADER_SIZE))
+		return -ENOMEM;
+	ret = collect_body(vm, &b, &nr, err, errlen);
+	if (ret) {
+		free(b.data);
+		return ret;
+	}
+	struct buf body = {.data = b.data + HEADER_SIZE, .len = b.len - HEADER_SIZE};
+	fill_header(b.data, dvm_vm_mem_size(vm), nr, &body, 0);
+	*state = b.data;
+	*len = b.len;
+	return 0;
+}
+
+int dvm_snapshot_save(struct dvm_vm *vm, const char *dir, char *err, size_t errlen)
+{
+	struct buf body = {0};
+	char tmp[PATH_MAX + 32], old[PATH_MAX + 32];
+	int ret, mem_fd = -1, state_fd = -1;
+	uint32_t mem_crc = 0, nr = 0;
+
+	if (strlen(dir) >= PATH_MAX)
+		return fail(err, errlen, -ENAMETOOLONG, "snapshot path too long");
+	ret = collect_body(vm, &body, &nr, err, errlen);
 	if (ret)
 		goto out;
 
@@ -297,16 +343,8 @@ int dvm_snapshot_save(struct dvm_vm *vm, const char *dir, char *err, size_t errl
 		goto out_tmp;
 	}
 
-	uint8_t hdr[HEADER_SIZE] = {0};
-	memcpy(hdr, DVM_SNAPSHOT_MAGIC, 8);
-	put32(hdr + 8, DVM_SNAPSHOT_VERSION);
-	put32(hdr + 12, HEADER_SIZE);
-	put64(hdr + 16, dvm_vm_mem_size(vm));
-	put32(hdr + 24, (uint32_t)nr);
-	put32(hdr + 28, (uint32_t)body.len);
-	put32(hdr + 32, (uint32_t)crc32(crc32(0, Z_NULL, 0), body.data, (uInt)body.len));
-	put32(hdr + 36, mem_crc);
-	put32(hdr + 60, (uint32_t)crc32(crc32(0, Z_NULL, 0), hdr, 60));
+	uint8_t hdr[HEADER_SIZE];
+	fill_header(hdr, dvm_vm_mem_size(vm), nr, &body, mem_crc);
 	ret = write_file(tmp, "state", &state_fd);
 	if (!ret)
 		ret = write_all(state_fd, hdr, sizeof(hdr));
@@ -494,64 +532,47 @@ static int set_phase(struct dvm_restored *r, struct parsed_device *devs, uint32_
 	return 0;
 }
 
-int dvm_snapshot_restore(const char *dir, uint32_t vm_flags, unsigned flags,
-			 struct dvm_restored *out, char *err, size_t errlen)
+/* The state (header and body) from memory, checked whole; label names it
+ * in errors ("DIR/state", "the migration stream"). */
+static int restore_state(const uint8_t *state, size_t len, const char *label, int mem_fd,
+			 uint32_t vm_flags, unsigned flags, struct dvm_restored *out, char *err,
+			 size_t errlen)
 {
 	struct parsed_device *devs = NULL;
-	uint8_t *state;
-	size_t len = 0;
 	uint32_t nr = 0;
-	int ret = 0, mem_fd = -1;
-	char path[PATH_MAX + 16];
+	int ret = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (strlen(dir) >= PATH_MAX)
-		return fail(err, errlen, -ENAMETOOLONG, "snapshot path too long");
-	state = read_state(dir, &len, err, errlen, &ret);
-	if (!state)
-		return ret;
-	if (memcmp(state, DVM_SNAPSHOT_MAGIC, 8)) {
-		ret = fail(err, errlen, -EINVAL, "%s/state: not a dvm snapshot", dir);
-		goto out;
-	}
-	if (get32(state + 60) != (uint32_t)crc32(crc32(0, Z_NULL, 0), state, 60)) {
-		ret = fail(err, errlen, -EINVAL, "%s/state: header checksum mismatch", dir);
-		goto out;
-	}
-	if (get32(state + 8) != DVM_SNAPSHOT_VERSION || get32(state + 12) != HEADER_SIZE) {
-		ret = fail(err, errlen, -EINVAL, "%s: snapshot version %u, this dvm reads %u", dir,
-			   get32(state + 8), DVM_SNAPSHOT_VERSION);
-		goto out;
-	}
+	if (len < HEADER_SIZE || len > HEADER_SIZE + (size_t)DVM_SNAPSHOT_MAX_STATE)
+		return fail(err, errlen, -EINVAL, "%s: not a dvm snapshot (size)", label);
+	if (memcmp(state, DVM_SNAPSHOT_MAGIC, 8))
+		return fail(err, errlen, -EINVAL, "%s: not a dvm snapshot", label);
+	if (get32(state + 60) != (uint32_t)crc32(crc32(0, Z_NULL, 0), state, 60))
+		return fail(err, errlen, -EINVAL, "%s: header checksum mismatch", label);
+	if (get32(state + 8) != DVM_SNAPSHOT_VERSION || get32(state + 12) != HEADER_SIZE)
+		return fail(err, errlen, -EINVAL, "%s: snapshot version %u, this dvm reads %u",
+			    label, get32(state + 8), DVM_SNAPSHOT_VERSION);
 	uint64_t mem_size = get64(state + 16);
 	nr = get32(state + 24);
 	if (get32(state + 28) != len - HEADER_SIZE || nr == 0 || nr > MAX_DEVICES ||
-	    mem_size == 0 || (mem_size & (PAGE - 1))) {
-		ret = fail(err, errlen, -EINVAL, "%s/state: truncated or inconsistent header", dir);
-		goto out;
-	}
+	    mem_size == 0 || (mem_size & (PAGE - 1)))
+		return fail(err, errlen, -EINVAL, "%s: truncated or inconsistent header", label);
 	if (get32(state + 32) !=
-	    (uint32_t)crc32(crc32(0, Z_NULL, 0), state + HEADER_SIZE, (uInt)(len - HEADER_SIZE))) {
-		ret = fail(err, errlen, -EINVAL, "%s/state: checksum mismatch (corrupted snapshot)",
-			   dir);
-		goto out;
-	}
+	    (uint32_t)crc32(crc32(0, Z_NULL, 0), state + HEADER_SIZE, (uInt)(len - HEADER_SIZE)))
+		return fail(err, errlen, -EINVAL, "%s: checksum mismatch (corrupted snapshot)",
+			    label);
 	devs = calloc(nr, sizeof(*devs));
-	if (!devs) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (!devs)
+		return -ENOMEM;
 	ret = parse_body(state + HEADER_SIZE, len - HEADER_SIZE, nr, devs, err, errlen);
 	if (ret)
 		goto out;
 
-	snprintf(path, sizeof(path), "%s/memory", dir);
-	mem_fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (mem_fd < 0 || fstat(mem_fd, &st) || (uint64_t)st.st_size != mem_size) {
-		ret =
-		    fail(err, errlen, -EINVAL, "%s: missing or of the wrong size (want %llu bytes)",
-			 path, (unsigned long long)mem_size);
+		ret = fail(err, errlen, -EINVAL,
+			   "%s: guest memory missing or of the wrong size (want %llu bytes)", label,
+			   (unsigned long long)mem_size);
 		goto out;
 	}
 	if (!(flags & DVM_RESTORE_NO_VERIFY)) {
@@ -600,11 +621,39 @@ out:
 		dvm_restored_free(out);
 		out->vm = NULL;
 	}
-	if (mem_fd >= 0)
-		close(mem_fd); /* the mapping keeps the file */
 	for (uint32_t i = 0; devs && i < nr; i++)
 		free(devs[i].attrs);
 	free(devs);
+	return ret;
+}
+
+int dvm_snapshot_restore_state(const uint8_t *state, size_t len, int mem_fd, uint32_t vm_flags,
+			       unsigned flags, struct dvm_restored *out, char *err, size_t errlen)
+{
+	return restore_state(state, len, "state", mem_fd, vm_flags, flags, out, err, errlen);
+}
+
+int dvm_snapshot_restore(const char *dir, uint32_t vm_flags, unsigned flags,
+			 struct dvm_restored *out, char *err, size_t errlen)
+{
+	uint8_t *state;
+	size_t len = 0;
+	int ret = 0, mem_fd = -1;
+	char path[PATH_MAX + 16], label[PATH_MAX + 16];
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(dir) >= PATH_MAX)
+		return fail(err, errlen, -ENAMETOOLONG, "snapshot path too long");
+	state = read_state(dir, &len, err, errlen, &ret);
+	if (!state)
+		return ret;
+	snprintf(path, sizeof(path), "%s/memory", dir);
+	snprintf(label, sizeof(label), "%s/state", dir);
+	/* A missing memory file is reported after the state is found sound. */
+	mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	ret = restore_state(state, len, label, mem_fd, vm_flags, flags, out, err, errlen);
+	if (mem_fd >= 0)
+		close(mem_fd); /* the mapping keeps the file */
 	free(state);
 	return ret;
 }
