@@ -1022,8 +1022,9 @@ static char **machine_file_args(const char *file, int *argc_out, const char **gu
 	json_object_object_foreach(root, key, val)
 	{
 		static const char *const plain[] = {
-		    "memory",	 "cpus",     "cpu",	     "append",	     "cmdline", "format",
-		    "load-addr", "api-sock", "snapshot-dir", "halt-timeout", "module",	"device"};
+		    "memory", "cpus",	   "cpu",      "append",       "cmdline",
+		    "format", "load-addr", "api-sock", "snapshot-dir", "halt-timeout",
+		    "module", "device",	   "incoming"};
 		char opt[64];
 		bool done = false;
 		snprintf(opt, sizeof(opt), "--%s", key);
