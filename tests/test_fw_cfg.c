@@ -173,8 +173,10 @@ static void test_schema(void **state)
 	    {DVM_FW_CFG_GRP_STATE, DVM_FW_CFG_STATE_CURSOR, "cursor", 16, DVM_ATTR_STATE},
 	    {DVM_FW_CFG_GRP_COMMAND, DVM_FW_CFG_CMD_ADD_FILE, "add-file", 72, DVM_ATTR_COMMAND},
 	    {DVM_FW_CFG_GRP_COMMAND, DVM_FW_CFG_CMD_SET_ITEM, "set-item", 24, DVM_ATTR_COMMAND},
+	    {DVM_FW_CFG_GRP_CONTENT, 0, "blob-meta", 64, DVM_ATTR_STATE},
+	    {DVM_FW_CFG_GRP_CONTENT_DATA, 0, "blob-data", DVM_FW_CFG_CHUNK, DVM_ATTR_STATE},
 	};
-	uint8_t buf[128];
+	uint8_t buf[DVM_FW_CFG_CHUNK];
 
 	assert_non_null(ops);
 	assert_int_equal(ops->type, DVM_DEV_TYPE_FW_CFG);
@@ -190,7 +192,9 @@ static void test_schema(void **state)
 	assert_int_equal(dvm_device_has(f->vm, f->h, DVM_FW_CFG_GRP_CONFIG, 4), -ENXIO);
 	assert_int_equal(dvm_device_has(f->vm, f->h, DVM_FW_CFG_GRP_STATE, 1), -ENXIO);
 	assert_int_equal(dvm_device_has(f->vm, f->h, DVM_FW_CFG_GRP_COMMAND, 2), -ENXIO);
-	assert_int_equal(dvm_device_has(f->vm, f->h, 3, 0), -ENXIO);
+	assert_int_equal(dvm_device_has(f->vm, f->h, DVM_FW_CFG_GRP_CONTENT, DVM_FW_CFG_NR_KEYS),
+			 -ENXIO);
+	assert_int_equal(dvm_device_has(f->vm, f->h, 5, 0), -ENXIO);
 	/* Commands are write-only; unknown attributes are ENXIO on SET and GET. */
 	assert_int_equal(
 	    dvm_device_get(f->vm, f->h, DVM_FW_CFG_GRP_COMMAND, DVM_FW_CFG_CMD_ADD_FILE, buf),

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "dvm/device.h"
+#include "dvm/devices/fw_cfg.h"
 #include "dvm/devices/vcpu.h"
 #include "dvm/snapshot.h"
 #include "dvm/vm.h"
@@ -123,8 +124,27 @@ static void every_type_round_trips(void **state)
 	};
 	for (size_t i = 0; have_kvm && i < 3; i++)
 		assert_true(create(vm, kvm_types[i]) >= 0);
-	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-		assert_true(create(vm, types[i]) >= 0);
+	int fw = -1;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		int h = create(vm, types[i]);
+		assert_true(h >= 0);
+		if (types[i] == DVM_DEV_TYPE_FW_CFG)
+			fw = h;
+	}
+	/* fw-cfg contents: two files (one over a 4 KiB chunk) and a boot item. */
+	static uint8_t big[5000];
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 7);
+	struct dvm_fw_cfg_file f1 = {.name = "opt/b", .data = (uintptr_t)big, .size = sizeof(big)};
+	struct dvm_fw_cfg_file f2 = {.name = "opt/a", .data = (uintptr_t) "hi", .size = 2};
+	struct dvm_fw_cfg_item cmd = {
+	    .selector = DVM_FW_CFG_CMDLINE_DATA, .data = (uintptr_t) "x=1", .size = 4};
+	assert_int_equal(
+	    dvm_device_set(vm, fw, DVM_FW_CFG_GRP_COMMAND, DVM_FW_CFG_CMD_ADD_FILE, &f1), 0);
+	assert_int_equal(
+	    dvm_device_set(vm, fw, DVM_FW_CFG_GRP_COMMAND, DVM_FW_CFG_CMD_ADD_FILE, &f2), 0);
+	assert_int_equal(
+	    dvm_device_set(vm, fw, DVM_FW_CFG_GRP_COMMAND, DVM_FW_CFG_CMD_SET_ITEM, &cmd), 0);
 	if (have_kvm) {
 		/* Both vCPUs parked on a hlt in real mode while they run. */
 		struct dvm_vcpu_reset park = {.mode = DVM_VCPU_RESET_REAL_MODE, .entry = 0x1000};
@@ -175,6 +195,21 @@ static void every_type_round_trips(void **state)
 	dvm_bus_access(r.vm, DVM_BUS_MMIO, 0xff000100, &v, 4, false);
 	assert_int_equal(v, iomem);
 	assert_memory_equal(dvm_vm_gpa_to_hva(r.vm, 0x200000, 6), "memory", 6);
+	/* fw-cfg's files and items, as the guest reads them: opt/a is 0x20, opt/b 0x21. */
+	uint16_t sel = DVM_FW_CFG_FILE_FIRST + 1;
+	dvm_bus_access(r.vm, DVM_BUS_PIO, 0x510, &sel, 2, true);
+	for (size_t i = 0; i < sizeof(big); i++)
+		assert_int_equal(in8(r.vm, 0x511), big[i]);
+	assert_int_equal(in8(r.vm, 0x511), 0); /* past the end */
+	sel = DVM_FW_CFG_CMDLINE_DATA;
+	dvm_bus_access(r.vm, DVM_BUS_PIO, 0x510, &sel, 2, true);
+	assert_int_equal(in8(r.vm, 0x511), 'x');
+	sel = DVM_FW_CFG_FILE_DIR;
+	dvm_bus_access(r.vm, DVM_BUS_PIO, 0x510, &sel, 2, true);
+	uint8_t dirhdr[4];
+	for (int i = 0; i < 4; i++)
+		dirhdr[i] = in8(r.vm, 0x511);
+	assert_int_equal(dirhdr[3], 2); /* two files, big-endian count */
 	/* Copy-on-write: the restored guest's writes don't reach the snapshot. */
 	memcpy(dvm_vm_gpa_to_hva(r.vm, 0x200000, 6), "MEMORY", 6);
 	dvm_restored_free(&r);

@@ -123,6 +123,29 @@ static const struct dvm_attr_desc fw_cfg_attrs[] = {
 	.def = 0,
 	.help = "RAM_SIZE item in bytes (default: the VM's RAM size)",
     },
+    /* Before the cursor: a restore sets rows in this order. */
+    {
+	.group = DVM_FW_CFG_GRP_CONTENT,
+	.attr = 0,
+	.count = DVM_FW_CFG_NR_KEYS,
+	.name = "blob-meta",
+	.size = sizeof(struct dvm_fw_cfg_blob_meta),
+	.kind = DVM_ATTR_STATE,
+	.access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
+	.format = DVM_FMT_BLOB,
+	.help = "a boot item or file: name and size (attr = selector)",
+    },
+    {
+	.group = DVM_FW_CFG_GRP_CONTENT_DATA,
+	.attr = 0,
+	.count = (uint64_t)DVM_FW_CFG_NR_KEYS << 16,
+	.name = "blob-data",
+	.size = DVM_FW_CFG_CHUNK,
+	.kind = DVM_ATTR_STATE,
+	.access = DVM_ATTR_RW | DVM_ATTR_BEFORE_START,
+	.format = DVM_FMT_BLOB,
+	.help = "4 KiB of a boot item or file (attr = selector << 16 | chunk)",
+    },
     {
 	.group = DVM_FW_CFG_GRP_STATE,
 	.attr = DVM_FW_CFG_STATE_CURSOR,
@@ -450,6 +473,127 @@ static int state_restore(struct fw_cfg *f, const struct dvm_fw_cfg_state *s)
 	return ret;
 }
 
+/* Under the lock: the blob behind a content key, or NULL. */
+static struct blob *content_blob(struct fw_cfg *f, uint64_t key, const char **name)
+{
+	*name = "";
+	if (key < DVM_FW_CFG_FILE_FIRST)
+		return item_kind((uint16_t)key) && f->items[key].len ? &f->items[key] : NULL;
+	if (key - DVM_FW_CFG_FILE_FIRST < f->nr_files) {
+		struct file *fl = &f->files[key - DVM_FW_CFG_FILE_FIRST];
+		*name = fl->name;
+		return &fl->b;
+	}
+	return NULL;
+}
+
+static int content_get(struct fw_cfg *f, const struct kvm_device_attr *attr)
+{
+	void *addr = (void *)(uintptr_t)attr->addr;
+	uint64_t key = attr->group == DVM_FW_CFG_GRP_CONTENT ? attr->attr : attr->attr >> 16;
+	uint64_t chunk = attr->attr & 0xffff;
+	const char *name;
+	int ret = 0;
+
+	pthread_mutex_lock(&f->lock);
+	struct blob *b = content_blob(f, key, &name);
+	if (!b) {
+		ret = -ENOENT;
+	} else if (attr->group == DVM_FW_CFG_GRP_CONTENT) {
+		struct dvm_fw_cfg_blob_meta m = {.size = b->len};
+		strncpy(m.name, name, sizeof(m.name) - 1);
+		memcpy(addr, &m, sizeof(m));
+	} else if (chunk * DVM_FW_CFG_CHUNK >= b->len && !(chunk == 0 && b->len == 0)) {
+		ret = -ENOENT;
+	} else {
+		uint8_t buf[DVM_FW_CFG_CHUNK] = {0};
+		uint64_t off = chunk * DVM_FW_CFG_CHUNK;
+		uint64_t n = b->len - off < DVM_FW_CFG_CHUNK ? b->len - off : DVM_FW_CFG_CHUNK;
+		memcpy(buf, b->data + off, n);
+		memcpy(addr, buf, sizeof(buf));
+	}
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+/* Restore: metadata makes a zeroed blob, data fills it (before start). */
+static int content_set(struct fw_cfg *f, const struct kvm_device_attr *attr)
+{
+	const void *addr = (const void *)(uintptr_t)attr->addr;
+	int ret;
+
+	if (attr->group == DVM_FW_CFG_GRP_CONTENT) {
+		struct dvm_fw_cfg_blob_meta m;
+		memcpy(&m, addr, sizeof(m));
+		if (m.reserved || !memchr(m.name, 0, sizeof(m.name)))
+			return -EINVAL;
+		uint8_t *zeros = calloc(1, m.size ? m.size : 1);
+		if (!zeros)
+			return -ENOMEM;
+		if (attr->attr < DVM_FW_CFG_FILE_FIRST) {
+			struct dvm_fw_cfg_item it = {.selector = (uint16_t)attr->attr,
+						     .data = (uintptr_t)zeros,
+						     .size = m.size};
+			ret = m.name[0] ? -EINVAL : set_item(f, &it);
+		} else {
+			struct dvm_fw_cfg_file fl = {.data = (uintptr_t)zeros, .size = m.size};
+			memcpy(fl.name, m.name, sizeof(fl.name));
+			pthread_mutex_lock(&f->lock);
+			/* Files come back in slot order, so each is the next one. */
+			ret = attr->attr - DVM_FW_CFG_FILE_FIRST == f->nr_files ? 0 : -EINVAL;
+			pthread_mutex_unlock(&f->lock);
+			if (!ret)
+				ret = add_file(f, &fl);
+		}
+		free(zeros);
+		return ret;
+	}
+	uint64_t key = attr->attr >> 16, chunk = attr->attr & 0xffff;
+	const char *name;
+	pthread_mutex_lock(&f->lock);
+	struct blob *b = content_blob(f, key, &name);
+	uint64_t off = chunk * DVM_FW_CFG_CHUNK;
+	if (!b || (off >= b->len && b->len)) {
+		ret = -EINVAL;
+	} else {
+		uint64_t n = b->len - off < DVM_FW_CFG_CHUNK ? b->len - off : DVM_FW_CFG_CHUNK;
+		if (n)
+			memcpy(b->data + off, addr, n);
+		ret = 0;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return ret;
+}
+
+/* The content keys and chunks that exist, for a snapshot. */
+static int fw_cfg_enumerate(struct dvm_device *dev, const struct dvm_attr_desc *d, uint64_t *attrs,
+			    size_t max)
+{
+	struct fw_cfg *f = dev->private;
+	size_t n = 0;
+	int ret = 0;
+
+	pthread_mutex_lock(&f->lock);
+	for (uint64_t key = 0; key < DVM_FW_CFG_NR_KEYS && !ret; key++) {
+		const char *name;
+		struct blob *b = content_blob(f, key, &name);
+		if (!b)
+			continue;
+		uint64_t chunks = d->group == DVM_FW_CFG_GRP_CONTENT
+				      ? 1
+				      : (b->len + DVM_FW_CFG_CHUNK - 1) / DVM_FW_CFG_CHUNK;
+		for (uint64_t c = 0; c < chunks; c++) {
+			if (n == max) {
+				ret = -E2BIG;
+				break;
+			}
+			attrs[n++] = d->group == DVM_FW_CFG_GRP_CONTENT ? key : key << 16 | c;
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	return ret ? ret : (int)n;
+}
+
 static int fw_cfg_set_attr(struct dvm_device *dev, const struct kvm_device_attr *attr)
 {
 	struct fw_cfg *f = dev->private;
@@ -460,6 +604,8 @@ static int fw_cfg_set_attr(struct dvm_device *dev, const struct kvm_device_attr 
 		memcpy(&s, addr, sizeof(s));
 		return state_restore(f, &s);
 	}
+	if (attr->group == DVM_FW_CFG_GRP_CONTENT || attr->group == DVM_FW_CFG_GRP_CONTENT_DATA)
+		return content_set(f, attr);
 	if (attr->group == DVM_FW_CFG_GRP_COMMAND && attr->attr == DVM_FW_CFG_CMD_ADD_FILE) {
 		struct dvm_fw_cfg_file req;
 		memcpy(&req, addr, sizeof(req));
@@ -478,6 +624,8 @@ static int fw_cfg_get_attr(struct dvm_device *dev, const struct kvm_device_attr 
 	struct fw_cfg *f = dev->private;
 	struct dvm_fw_cfg_state s = {.version = DVM_FW_CFG_STATE_VERSION};
 
+	if (attr->group == DVM_FW_CFG_GRP_CONTENT || attr->group == DVM_FW_CFG_GRP_CONTENT_DATA)
+		return content_get(f, attr);
 	if (attr->group != DVM_FW_CFG_GRP_STATE || attr->attr != DVM_FW_CFG_STATE_CURSOR)
 		return -ENXIO;
 	pthread_mutex_lock(&f->lock);
@@ -572,4 +720,5 @@ const struct dvm_device_ops dvm_fw_cfg_ops = {
     .get_attr = fw_cfg_get_attr,
     .start = fw_cfg_start,
     .check_attr = fw_cfg_check_attr,
+    .enumerate = fw_cfg_enumerate,
 };

@@ -20,7 +20,7 @@
 #define ATTR_REC_SIZE 20   /* group, kind, attr (u64), size; then the bytes */
 #define NAME_SIZE 32
 #define MAX_DEVICES 1024
-#define MAX_ROW_ATTRS 4096 /* a multi-attribute row (MSRs) */
+#define MAX_ROW_ATTRS 32768 /* a multi-attribute row (MSRs, fw-cfg's 4 KiB chunks) */
 #define LOW_RAM_LIMIT 0xc0000000ull
 #define HIGH_RAM_BASE 0x100000000ull
 #define PAGE 4096

@@ -24,6 +24,28 @@
 #define DVM_FW_CFG_GRP_STATE 1
 #define DVM_FW_CFG_STATE_CURSOR 0 /* struct dvm_fw_cfg_state */
 
+/*
+ * The contents (boot items and files), as STATE so snapshots and migration
+ * carry them; restored before start, before the cursor.  A blob's key is
+ * its selector: a boot item (< 0x20) or a file slot (0x20 + i, files in name
+ * order).  "blob-meta" (attr = key) gives the file name (empty for an item)
+ * and the size; setting it creates the blob, zero-filled.  "blob-data"
+ * (attr = key << 16 | chunk) is the chunk'th 4 KiB of it, zero-padded.
+ */
+#define DVM_FW_CFG_GRP_CONTENT 3
+#define DVM_FW_CFG_CONTENT_META 0
+#define DVM_FW_CFG_CONTENT_DATA 0
+#define DVM_FW_CFG_GRP_CONTENT_DATA 4
+#define DVM_FW_CFG_CHUNK 4096
+#define DVM_FW_CFG_NR_KEYS 0x60 /* items 0..0x1f, files 0x20..0x5f */
+
+struct dvm_fw_cfg_blob_meta {
+	char name[56]; /* DVM_FW_CFG_NAME_SIZE; "" for a boot item */
+	uint32_t size;
+	uint32_t reserved; /* 0 */
+};
+_Static_assert(sizeof(struct dvm_fw_cfg_blob_meta) == 64, "stable blob size");
+
 #define DVM_FW_CFG_GRP_COMMAND 2
 #define DVM_FW_CFG_CMD_ADD_FILE 0 /* struct dvm_fw_cfg_file, before start */
 #define DVM_FW_CFG_CMD_SET_ITEM 1 /* struct dvm_fw_cfg_item, before start */
