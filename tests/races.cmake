@@ -1,0 +1,1 @@
+dvm_unit_test(test_races test_races.c)
