@@ -498,13 +498,13 @@ static int content_get(struct fw_cfg *f, const struct kvm_device_attr *attr)
 	pthread_mutex_lock(&f->lock);
 	struct blob *b = content_blob(f, key, &name);
 	if (!b) {
-		ret = -ENOENT;
+		ret = -ENXIO; /* no such blob or chunk: the row has no attribute there */
 	} else if (attr->group == DVM_FW_CFG_GRP_CONTENT) {
 		struct dvm_fw_cfg_blob_meta m = {.size = b->len};
 		strncpy(m.name, name, sizeof(m.name) - 1);
 		memcpy(addr, &m, sizeof(m));
 	} else if (chunk * DVM_FW_CFG_CHUNK >= b->len && !(chunk == 0 && b->len == 0)) {
-		ret = -ENOENT;
+		ret = -ENXIO; /* no such blob or chunk: the row has no attribute there */
 	} else {
 		uint8_t buf[DVM_FW_CFG_CHUNK] = {0};
 		uint64_t off = chunk * DVM_FW_CFG_CHUNK;
@@ -527,6 +527,8 @@ static int content_set(struct fw_cfg *f, const struct kvm_device_attr *attr)
 		memcpy(&m, addr, sizeof(m));
 		if (m.reserved || !memchr(m.name, 0, sizeof(m.name)))
 			return -EINVAL;
+		if (m.size > DVM_FW_CFG_MAX_BLOB)
+			return -E2BIG; /* before allocating what the caller asked for */
 		uint8_t *zeros = calloc(1, m.size ? m.size : 1);
 		if (!zeros)
 			return -ENOMEM;
