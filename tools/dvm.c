@@ -821,6 +821,18 @@ static int apply_cpu_features(struct dvm_vm *vm, const char *spec, const int *vc
 
 /* ---- halt watchdog ---- */
 
+/* --halt-timeout SEC, in ms; a positive timeout never rounds down to "never". */
+static uint64_t parse_halt_timeout(const char *arg)
+{
+	char *end;
+	errno = 0;
+	double sec = strtod(arg, &end);
+	if (errno || end == arg || *end || !(sec >= 0) || sec > 86400 * 365)
+		die_usage("--halt-timeout %s: expected seconds (0 = never)", arg);
+	uint64_t ms = (uint64_t)(sec * 1000);
+	return sec > 0 && ms == 0 ? 1 : ms;
+}
+
 /*
  * A guest that halts with interrupts off on every CPU can never run again
  * (dvm sends no NMIs): end it with status 8 instead of hanging forever.
@@ -1253,18 +1265,9 @@ static int cmd_run(int argc, char **argv)
 		case 'I':
 			o.incoming = optarg;
 			break;
-		case 'H': {
-			char *end;
-			errno = 0;
-			double sec = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(sec >= 0) || sec > 86400 * 365)
-				die_usage("--halt-timeout %s: expected seconds (0 = never)",
-					  optarg);
-			o.halt_timeout_ms = (uint64_t)(sec * 1000);
-			if (sec > 0 && o.halt_timeout_ms == 0)
-				o.halt_timeout_ms = 1;
+		case 'H':
+			o.halt_timeout_ms = parse_halt_timeout(optarg);
 			break;
-		}
 		case 'h':
 			run_usage(stdout);
 			return 0;
@@ -1526,6 +1529,31 @@ static int build_and_run(struct dvm_vm *vm, const struct run_options *o,
 	return run_machine(vm, o, vcpus, o->cpus, ran);
 }
 
+/* Runs a VM made by restore or an incoming migration: its vCPUs are the
+ * vcpu handles in creation order.  Frees r's lists; returns the status. */
+static int run_restored(struct dvm_restored *r, const struct run_options *o, bool deferred)
+{
+	int *vcpus = calloc(r->nr ? r->nr : 1, sizeof(int));
+	unsigned nr_vcpus = 0;
+	struct dvm_vm *vm = r->vm;
+
+	for (unsigned i = 0; vcpus && i < r->nr; i++)
+		if (r->types[i] == DVM_DEV_TYPE_VCPU)
+			vcpus[nr_vcpus++] = r->handles[i];
+	dvm_restored_free(r);
+	if (!vcpus) {
+		dvm_vm_shutdown(vm);
+		return DVM_STATUS_HOST_ERROR;
+	}
+	bool ran = false;
+	int ret = run_machine(vm, o, vcpus, nr_vcpus, &ran);
+	fflush(stdout);
+	if (ran && deferred)
+		_exit(ret); /* the reaper's exit destroys the VM, after ours */
+	dvm_vm_shutdown(vm);
+	return ret;
+}
+
 /* ---- restore ---- */
 
 static void restore_usage(FILE *f)
@@ -1578,16 +1606,9 @@ static int cmd_restore(int argc, char **argv)
 		case 'E':
 			o.snapshot_on_exit = true;
 			break;
-		case 'H': {
-			char *end;
-			errno = 0;
-			double sec = strtod(optarg, &end);
-			if (errno || end == optarg || *end || !(sec >= 0) || sec > 86400 * 365)
-				die_usage("--halt-timeout %s: expected seconds (0 = never)",
-					  optarg);
-			o.halt_timeout_ms = (uint64_t)(sec * 1000);
+		case 'H':
+			o.halt_timeout_ms = parse_halt_timeout(optarg);
 			break;
-		}
 		case 'S':
 			o.sync_exit = true;
 			break;
@@ -1619,23 +1640,7 @@ static int cmd_restore(int argc, char **argv)
 			   ? DVM_STATUS_USAGE
 			   : DVM_STATUS_HOST_ERROR;
 	}
-	int *vcpus = calloc(r.nr, sizeof(int));
-	unsigned nr_vcpus = 0;
-	for (unsigned i = 0; vcpus && i < r.nr; i++)
-		if (r.types[i] == DVM_DEV_TYPE_VCPU)
-			vcpus[nr_vcpus++] = r.handles[i];
-	dvm_restored_free(&r);
-	if (!vcpus) {
-		dvm_vm_shutdown(r.vm);
-		return DVM_STATUS_HOST_ERROR;
-	}
-	bool ran = false;
-	ret = run_machine(r.vm, &o, vcpus, nr_vcpus, &ran);
-	fflush(stdout);
-	if (ran && deferred)
-		_exit(ret);
-	dvm_vm_shutdown(r.vm);
-	return ret;
+	return run_restored(&r, &o, deferred);
 }
 
 /* ---- incoming migration ---- */
@@ -1669,26 +1674,8 @@ static int run_incoming(struct run_options *o)
 		fprintf(stderr, "dvm: incoming migration refused: %s\n", err);
 		return ret == -EINVAL ? DVM_STATUS_USAGE : DVM_STATUS_HOST_ERROR;
 	}
-	int *vcpus = calloc(r.nr, sizeof(int));
-	unsigned nr_vcpus = 0;
-	for (unsigned i = 0; vcpus && i < r.nr; i++)
-		if (r.types[i] == DVM_DEV_TYPE_VCPU)
-			vcpus[nr_vcpus++] = r.handles[i];
-	dvm_restored_free(&r);
-	if (!vcpus) {
-		dvm_migrate_answer(conn, -ENOMEM, NULL);
-		close(conn);
-		dvm_vm_shutdown(r.vm);
-		return DVM_STATUS_HOST_ERROR;
-	}
-	o->answer_fd = conn;
-	bool ran = false;
-	ret = run_machine(r.vm, o, vcpus, nr_vcpus, &ran);
-	fflush(stdout);
-	if (ran && deferred)
-		_exit(ret);
-	dvm_vm_shutdown(r.vm);
-	return ret;
+	o->answer_fd = conn; /* run_machine answers "running" once the VM starts */
+	return run_restored(&r, o, deferred);
 }
 
 /* ---- types, describe ---- */

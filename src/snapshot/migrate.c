@@ -20,53 +20,11 @@
 #include <zlib.h>
 
 #include "dvm/migrate.h"
+#include "snapshot/wire.h"
 
 #define PAGE 4096u
 #define ENTRY (8 + PAGE)
 #define BATCH (DVM_MIG_MAX_PAGES_LEN / ENTRY)
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static uint32_t crc(const void *p, size_t n)
-{
-	return (uint32_t)crc32(crc32(0, Z_NULL, 0), p, (uInt)n);
-}
 
 static double ms_since(const struct timespec *t0)
 {

@@ -14,6 +14,7 @@
 
 #include "dvm/device.h"
 #include "dvm/snapshot.h"
+#include "snapshot/wire.h"
 
 #define HEADER_SIZE 64
 #define DEVICE_REC_SIZE 44 /* type, instance, name[32], nr_attrs */
@@ -24,44 +25,6 @@
 #define LOW_RAM_LIMIT 0xc0000000ull
 #define HIGH_RAM_BASE 0x100000000ull
 #define PAGE 4096
-
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4); /* little-endian host */
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
 
 /* A growing byte buffer for the state file's body. */
 struct buf {
@@ -198,7 +161,7 @@ static int save_memory(struct dvm_vm *vm, int fd, uint32_t *crc_out)
 {
 	uint64_t size = dvm_vm_mem_size(vm);
 	uint64_t low = size < LOW_RAM_LIMIT ? size : LOW_RAM_LIMIT;
-	uLong crc = crc32(0, Z_NULL, 0);
+	uLong sum = crc32(0, Z_NULL, 0);
 	uint64_t off = 0;
 	int ret;
 
@@ -209,7 +172,7 @@ static int save_memory(struct dvm_vm *vm, int fd, uint32_t *crc_out)
 		if (len && !m)
 			return -EFAULT;
 		for (uint64_t i = 0; i < len; i += PAGE, off += PAGE) {
-			crc = crc32(crc, m + i, PAGE);
+			sum = crc32(sum, m + i, PAGE);
 			if (page_is_zero(m + i))
 				continue;
 			if (lseek(fd, (off_t)off, SEEK_SET) < 0)
@@ -221,7 +184,7 @@ static int save_memory(struct dvm_vm *vm, int fd, uint32_t *crc_out)
 	}
 	if (ftruncate(fd, (off_t)size))
 		return -errno;
-	*crc_out = (uint32_t)crc;
+	*crc_out = (uint32_t)sum;
 	return 0;
 }
 
@@ -282,9 +245,9 @@ static void fill_header(uint8_t *hdr, uint64_t mem_size, uint32_t nr, const stru
 	put64(hdr + 16, mem_size);
 	put32(hdr + 24, nr);
 	put32(hdr + 28, (uint32_t)body->len);
-	put32(hdr + 32, (uint32_t)crc32(crc32(0, Z_NULL, 0), body->data, (uInt)body->len));
+	put32(hdr + 32, crc(body->data, body->len));
 	put32(hdr + 36, mem_crc);
-	put32(hdr + 60, (uint32_t)crc32(crc32(0, Z_NULL, 0), hdr, 60));
+	put32(hdr + 60, crc(hdr, 60));
 }
 
 int dvm_snapshot_state(struct dvm_vm *vm, uint8_t **state, size_t *len, char *err, size_t errlen)
@@ -489,7 +452,7 @@ static int parse_body(const uint8_t *p, size_t len, uint32_t nr, struct parsed_d
 static int verify_memory(int fd, uint64_t size, uint32_t want, char *err, size_t errlen)
 {
 	uint8_t *chunk = malloc(1 << 20);
-	uLong crc = crc32(0, Z_NULL, 0);
+	uLong sum = crc32(0, Z_NULL, 0);
 	uint64_t done = 0;
 
 	if (!chunk)
@@ -504,11 +467,11 @@ static int verify_memory(int fd, uint64_t size, uint32_t want, char *err, size_t
 			return fail(err, errlen, -EIO, "memory: short read at %#llx",
 				    (unsigned long long)done);
 		}
-		crc = crc32(crc, chunk, (uInt)r);
+		sum = crc32(sum, chunk, (uInt)r);
 		done += (uint64_t)r;
 	}
 	free(chunk);
-	if ((uint32_t)crc != want)
+	if ((uint32_t)sum != want)
 		return fail(err, errlen, -EINVAL, "memory: checksum mismatch (corrupted snapshot)");
 	return 0;
 }
@@ -547,7 +510,7 @@ static int restore_state(const uint8_t *state, size_t len, const char *label, in
 		return fail(err, errlen, -EINVAL, "%s: not a dvm snapshot (size)", label);
 	if (memcmp(state, DVM_SNAPSHOT_MAGIC, 8))
 		return fail(err, errlen, -EINVAL, "%s: not a dvm snapshot", label);
-	if (get32(state + 60) != (uint32_t)crc32(crc32(0, Z_NULL, 0), state, 60))
+	if (get32(state + 60) != crc(state, 60))
 		return fail(err, errlen, -EINVAL, "%s: header checksum mismatch", label);
 	if (get32(state + 8) != DVM_SNAPSHOT_VERSION || get32(state + 12) != HEADER_SIZE)
 		return fail(err, errlen, -EINVAL, "%s: snapshot version %u, this dvm reads %u",
@@ -557,8 +520,7 @@ static int restore_state(const uint8_t *state, size_t len, const char *label, in
 	if (get32(state + 28) != len - HEADER_SIZE || nr == 0 || nr > MAX_DEVICES ||
 	    mem_size == 0 || (mem_size & (PAGE - 1)))
 		return fail(err, errlen, -EINVAL, "%s: truncated or inconsistent header", label);
-	if (get32(state + 32) !=
-	    (uint32_t)crc32(crc32(0, Z_NULL, 0), state + HEADER_SIZE, (uInt)(len - HEADER_SIZE)))
+	if (get32(state + 32) != crc(state + HEADER_SIZE, len - HEADER_SIZE))
 		return fail(err, errlen, -EINVAL, "%s: checksum mismatch (corrupted snapshot)",
 			    label);
 	devs = calloc(nr, sizeof(*devs));
