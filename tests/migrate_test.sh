@@ -16,16 +16,8 @@ fi
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; rm -rf "$work"' EXIT
-failed=0
-fail() { echo "FAIL: $*"; failed=1; }
+. "$(dirname "$0")/counter_lib.sh"
 
-wait_counts() {
-	for _ in $(seq 200); do
-		[ "$(grep -c '^count ' "$1" 2>/dev/null)" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 wait_file() {
 	for _ in $(seq 100); do
@@ -54,13 +46,6 @@ wait_exit() {
 	wait "$1"
 }
 
-check_sequence() {
-	local max=$1; shift
-	local got want
-	got=$(cat "$@" | grep '^count ' | awk '{print $2}' | tr '\n' ' ')
-	want=$(seq 1 "$max" | tr '\n' ' ')
-	[ "$got" = "$want" ] || { echo "counts: $got"; return 1; }
-}
 
 port=$((20000 + $$ % 20000))
 

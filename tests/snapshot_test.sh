@@ -14,26 +14,9 @@ if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
 fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-failed=0
-fail() { echo "FAIL: $*"; failed=1; }
+. "$(dirname "$0")/counter_lib.sh"
 
-# Wait until FILE has at least N "count" lines (at most 20 s).
-wait_counts() {
-	for _ in $(seq 200); do
-		[ "$(grep -c '^count ' "$1" 2>/dev/null)" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
-# The counts in FILE..., concatenated, must be exactly 1..MAX.
-check_sequence() {
-	local max=$1; shift
-	local got want
-	got=$(cat "$@" | grep '^count ' | awk '{print $2}' | tr '\n' ' ')
-	want=$(seq 1 "$max" | tr '\n' ' ')
-	[ "$got" = "$want" ] || { echo "counts: $got"; return 1; }
-}
 
 # Stop with SIGTERM (snapshot on exit), restore, and check the sequence.
 round_trip() {
