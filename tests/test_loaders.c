@@ -875,6 +875,10 @@ static void test_bzimage_malformed(void **state)
 #define LOADBZ(l, prm) dvm_load_bzimage(&mem, img, (l), (prm), &st, err, sizeof(err))
 	len = valid_bzimage();
 	assert_fails(LOADBZ(0x260, NULL), -ENOEXEC); /* truncated header */
+	/* A kernel part too short to hold the 64-bit entry at +0x200 (fuzz_loader). */
+	len = valid_bzimage();
+	assert_fails(LOADBZ((BZ_SETUP_SECTS + 1) * 512 + 0x200, NULL), -ENOEXEC);
+	assert_non_null(strstr(err, "64-bit entry"));
 	len = valid_bzimage();
 	img[0x202] = 'X';
 	assert_fails(LOADBZ(len, NULL), -ENOEXEC);

@@ -77,6 +77,12 @@ int dvm_load_bzimage(struct dvm_guest_mem *mem, const void *image, size_t len,
 				 "bzImage truncated: setup is %llu bytes, file is %zu",
 				 (unsigned long long)setup_size, len);
 	kernel_size = len - setup_size;
+	if (kernel_size <= LINUX_ENTRY64_OFFSET)
+		return boot_fail(
+		    err, errlen, -ENOEXEC,
+		    "bzImage truncated: the 64-bit entry at +0x%x lies past the %llu-byte "
+		    "kernel",
+		    LINUX_ENTRY64_OFFSET, (unsigned long long)kernel_size);
 	init_size = boot_rd32(img + LINUX_HDR_INIT_SIZE);
 	/* The kernel decompresses in place: keep init_size bytes free. */
 	reserve = init_size > kernel_size ? init_size : kernel_size;
