@@ -153,6 +153,48 @@ live-socket)
 	wait_guest 143
 	[ -e "$sock" ] && fail "socket left behind"
 	;;
+events)
+	# Events reach a watching client while the guest runs: a snapshot's
+	# progress, a device error (the console's reader goes away), guest exit.
+	need_kvm
+	mkfifo "$tmp/console"
+	"$dvm" run --api-sock "$sock" --append max=100000 "$guests/counter.elf" \
+		>"$tmp/console" 2>"$tmp/run.out" </dev/null &
+	pid=$!
+	exec 3<"$tmp/console"
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && break
+		sleep 0.1
+	done
+	timeout 60 "$dvm" ctl "$sock" events >"$tmp/events" 2>"$tmp/events.err" 3<&- &
+	wpid=$!
+	for _ in $(seq 100); do
+		grep -q 'watching' "$tmp/events.err" && break
+		sleep 0.1
+	done
+	grep -q 'watching' "$tmp/events.err" || fail "watcher: $(cat "$tmp/events.err")"
+	head -n 3 <&3 >/dev/null # the guest is counting
+	ctl 0 "$sock" snapshot "$tmp/snap"
+	exec 3<&- # nobody reads the console any more
+	for _ in $(seq 100); do
+		grep -q '^device-error' "$tmp/events" && break
+		sleep 0.1
+	done
+	ctl 0 "$sock" quit
+	wait "$wpid" || fail "watcher exited $? (events: $(cat "$tmp/events" "$tmp/events.err"))"
+	wait_guest 0
+	cat "$tmp/events"
+	# Phases in order: state, memory..., sync, done; then the error; then exit.
+	order=$(awk '/^snapshot /{print $3} /^device-error/{print "error"} /^guest-exit/{print "exit"}' \
+		"$tmp/events" | uniq | tr '\n' ' ')
+	[ "$order" = "state memory sync done error exit " ] || fail "event order: $order"
+	grep -q "^snapshot $tmp/snap: done" "$tmp/events" || fail "snapshot done event"
+	grep -Eq '^device-error serial-8250 #0 \(handle [0-9]+\): console output .*\[EPIPE\]' \
+		"$tmp/events" || fail "device-error event"
+	[ "$(grep -c '^device-error' "$tmp/events")" = 1 ] || fail "one device-error event per failure run"
+	grep -q '^guest-exit: status 0 (quit)' "$tmp/events" || fail "guest-exit event"
+	ctl 2 "$sock" events --count
+	;;
 *)
 	echo "unknown case $case_name"
 	exit 1

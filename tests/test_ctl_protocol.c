@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -45,11 +46,22 @@ static json_object *recv_json(int fd)
 	return o;
 }
 
+static bool is_event(json_object *o)
+{
+	return json_object_object_get_ex(o, "event", NULL);
+}
+
+/* The reply; events that come first (progress, device errors) are skipped. */
 static json_object *call(int fd, const char *req)
 {
 	assert_int_equal(ctl_send_all(fd, req, strlen(req)), 0);
 	assert_int_equal(ctl_send_all(fd, "\n", 1), 0);
-	return recv_json(fd);
+	for (;;) {
+		json_object *o = recv_json(fd);
+		if (!is_event(o))
+			return o;
+		json_object_put(o);
+	}
 }
 
 static json_object *get(json_object *o, const char *key)
@@ -750,6 +762,150 @@ static void test_stuck_client(void **state)
 }
 
 /* The request handler alone, without a socket. */
+/* An operator's resume undoes only an operator's pause: never the one a
+ * snapshot, a migration or a sleeping guest holds. */
+static void test_operator_pauses(void **state)
+{
+	struct ctl_fx *f = *state;
+	int c = ctl_connect(f->path);
+	json_object *rep, *r;
+
+	assert_int_equal(dvm_vm_start(f->vm), 0);
+	assert_int_equal(dvm_vm_pause(f->vm), 0); /* as a snapshot would */
+	call_err(c, "{\"id\":1,\"cmd\":\"resume\"}", "EBUSY", -EBUSY);
+	assert_int_equal(dvm_vm_state(f->vm), DVM_VM_PAUSED);
+	rep = call(c, "{\"id\":2,\"cmd\":\"query-status\"}");
+	r = ok(rep);
+	assert_string_equal(json_object_get_string(get(r, "state")), "paused");
+	assert_int_equal(json_object_get_int(get(r, "pauses")), 1);
+	assert_int_equal(json_object_get_int(get(r, "operator-pauses")), 0);
+	json_object_put(rep);
+	rep = call(c, "{\"id\":3,\"cmd\":\"pause\"}");
+	ok(rep);
+	json_object_put(rep);
+	rep = call(c, "{\"id\":4,\"cmd\":\"query-status\"}");
+	r = ok(rep);
+	assert_int_equal(json_object_get_int(get(r, "pauses")), 2);
+	assert_int_equal(json_object_get_int(get(r, "operator-pauses")), 1);
+	json_object_put(rep);
+	rep = call(c, "{\"id\":5,\"cmd\":\"resume\"}");
+	assert_string_equal(json_object_get_string(get(ok(rep), "state")), "paused");
+	json_object_put(rep);
+	call_err(c, "{\"id\":6,\"cmd\":\"resume\"}", "EBUSY", -EBUSY);
+	/* The holder hands its pause over (a migration with an unknown outcome). */
+	assert_int_equal(dvm_vm_pause_to_operator(f->vm), 0);
+	assert_int_equal(dvm_vm_pause_to_operator(f->vm), -EINVAL); /* none left to hand */
+	rep = call(c, "{\"id\":7,\"cmd\":\"resume\"}");
+	assert_string_equal(json_object_get_string(get(ok(rep), "state")), "running");
+	json_object_put(rep);
+	call_err(c, "{\"id\":8,\"cmd\":\"resume\"}", "EINVAL", -EINVAL);
+	assert_int_equal(dvm_vm_resume(f->vm), -EINVAL);
+	close(c);
+}
+
+static json_object *recv_event(int fd, const char *name)
+{
+	json_object *o = recv_json(fd);
+	if (!is_event(o) || strcmp(json_object_get_string(get(o, "event")), name))
+		fail_msg("expected a %s event: %s", name, json_object_to_json_string(o));
+	return o;
+}
+
+/* A device's fault reaches every client as a device-error event, once per
+ * run of failures, and list-devices counts it. */
+static void test_device_error_event(void **state)
+{
+	struct ctl_fx *f = *state;
+	int c = ctl_connect(f->path), c2 = ctl_connect(f->path);
+	int pipefd[2];
+	json_object *rep;
+
+	signal(SIGPIPE, SIG_IGN);
+	assert_int_equal(pipe(pipefd), 0);
+	close(pipefd[0]); /* nobody reads the console */
+	dvm_vm_set_console(f->vm, -1, pipefd[1]);
+	int h = create(c, "{\"type\":\"serial-8250\"}");
+	rep = call(c2, "{\"id\":1,\"cmd\":\"query-status\"}"); /* c2 is accepted */
+	json_object_put(rep);
+	assert_int_equal(dvm_vm_start(f->vm), 0);
+	for (int i = 0; i < 3; i++) {
+		uint8_t b = 'x';
+		assert_true(dvm_bus_access(f->vm, DVM_BUS_PIO, 0x3f8, &b, 1, true));
+	}
+	for (int i = 0; i < 2; i++) {
+		json_object *ev = recv_event(i ? c2 : c, "device-error");
+		json_object *d = get(ev, "data");
+		assert_string_equal(json_object_get_string(get(d, "type")), "serial-8250");
+		assert_int_equal(json_object_get_int(get(d, "instance")), 0);
+		assert_int_equal(json_object_get_int(get(d, "handle")), h);
+		assert_string_equal(json_object_get_string(get(d, "errno")), "EPIPE");
+		assert_non_null(strstr(json_object_get_string(get(d, "message")), "console"));
+		json_object_put(ev);
+	}
+	/* One event for the run of three failures: the next line is the reply. */
+	rep = call(c, "{\"id\":2,\"cmd\":\"list-devices\"}");
+	json_object *devs = get(ok(rep), "devices");
+	assert_int_equal(json_object_array_length(devs), 1);
+	assert_int_equal(json_object_get_int(get(json_object_array_get_idx(devs, 0), "errors")), 1);
+	json_object_put(rep);
+	close(pipefd[1]);
+	close(c);
+	close(c2);
+}
+
+/* snapshot runs on the worker: its progress reaches clients as events
+ * before the reply, and other clients are served meanwhile. */
+static void test_snapshot_progress_events(void **state)
+{
+	struct ctl_fx *f = *state;
+	int c = ctl_connect(f->path);
+	char req[256], dir[160];
+	const char *want[] = {"state", "memory", "sync", "done"};
+	size_t next = 0;
+	int64_t last_done = -1;
+
+	assert_int_equal(dvm_vm_start(f->vm), 0);
+	snprintf(dir, sizeof(dir), "%s/snap", f->dir);
+	snprintf(req, sizeof(req), "{\"id\":1,\"cmd\":\"snapshot\",\"args\":{\"dir\":\"%s\"}}",
+		 dir);
+	assert_int_equal(ctl_send_all(c, req, strlen(req)), 0);
+	assert_int_equal(ctl_send_all(c, "\n", 1), 0);
+	for (;;) {
+		json_object *o = recv_json(c);
+		if (!is_event(o)) {
+			assert_non_null(strstr(json_object_get_string(get(ok(o), "dir")), "/snap"));
+			json_object_put(o);
+			break;
+		}
+		assert_string_equal(json_object_get_string(get(o, "event")), "snapshot");
+		json_object *d = get(o, "data");
+		const char *phase = json_object_get_string(get(d, "phase"));
+		assert_string_equal(json_object_get_string(get(d, "dir")), dir);
+		/* Phases in order, each at least once; memory's count never goes back. */
+		while (next < 4 && strcmp(phase, want[next]))
+			next++;
+		if (next == 4)
+			fail_msg("phase %s out of order", phase);
+		if (!strcmp(phase, "memory")) {
+			int64_t done = json_object_get_int64(get(d, "done"));
+			assert_true(done >= last_done);
+			assert_true(done <= json_object_get_int64(get(d, "total")));
+			last_done = done;
+		}
+		json_object_put(o);
+	}
+	assert_int_equal(next, 3); /* "done" was the last one seen */
+	assert_int_equal(last_done, 1 << 20);
+	assert_int_equal(dvm_vm_state(f->vm), DVM_VM_RUNNING);
+	char path[200];
+	snprintf(path, sizeof(path), "%s/state", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/memory", dir);
+	unlink(path);
+	rmdir(dir);
+	close(c);
+}
+
 static void test_handle_request_direct(void **state)
 {
 	struct ctl_fx *f = *state;
@@ -779,6 +935,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_several_clients, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stuck_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_handle_request_direct, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_operator_pauses, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_device_error_event, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_snapshot_progress_events, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

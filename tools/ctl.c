@@ -46,6 +46,10 @@ static void ctl_usage(FILE *f)
 		"  migrate URI                 live-migrate to a `dvm run --incoming URI`\n"
 		"                              (unix:PATH or tcp:HOST:PORT); this VM stops once\n"
 		"                              the destination runs, or runs on if it fails\n"
+		"  events [--count N] [--timeout SECONDS]\n"
+		"                              print events as they come (device errors, snapshot\n"
+		"                              and migration progress, guest exit) until N came,\n"
+		"                              SECONDS passed with none, or the VM stopped\n"
 		"  call CMD [ARGS-JSON]        any protocol command, e.g.\n"
 		"                              call get-attr '{\"handle\":3,\"name\":\"regs\"}'\n"
 		"\n"
@@ -202,11 +206,12 @@ static void print_describe(json_object *r)
 static void print_devices(json_object *r)
 {
 	json_object *arr = member(r, "devices");
-	printf("%-6s %-14s %-7s %s\n", "HANDLE", "TYPE", "NUMBER", "INSTANCE");
+	printf("%-6s %-14s %-7s %-8s %s\n", "HANDLE", "TYPE", "NUMBER", "INSTANCE", "ERRORS");
 	for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
 		json_object *d = json_object_array_get_idx(arr, i);
-		printf("%-6" PRId64 " %-14s %#-7" PRIx64 " %" PRId64 "\n", num(d, "handle"),
-		       str(d, "type"), num(d, "type_number"), num(d, "instance"));
+		printf("%-6" PRId64 " %-14s %#-7" PRIx64 " %-8" PRId64 " %" PRId64 "\n",
+		       num(d, "handle"), str(d, "type"), num(d, "type_number"), num(d, "instance"),
+		       num(d, "errors"));
 	}
 }
 
@@ -245,6 +250,82 @@ static void print_json(const char *result)
 								 JSON_C_TO_STRING_NOSLASHESCAPE)
 			 : result);
 	json_object_put(o);
+}
+
+static void print_event(json_object *ev)
+{
+	const char *name = str(ev, "event");
+	json_object *d = member(ev, "data");
+
+	if (!strcmp(name, "device-error")) {
+		json_object *h = member(d, "handle"), *e = member(d, "errno");
+		printf("device-error %s #%" PRId64, str(d, "type"), num(d, "instance"));
+		if (h)
+			printf(" (handle %d)", json_object_get_int(h));
+		printf(": %s", str(d, "message"));
+		if (e)
+			printf(" [%s]", json_object_get_string(e));
+		printf("\n");
+	} else if (!strcmp(name, "guest-exit")) {
+		printf("guest-exit: status %" PRId64 " (%s) %s\n", num(d, "status"),
+		       str(d, "reason"), str(d, "message"));
+	} else if (!strcmp(name, "snapshot")) {
+		printf("snapshot %s: %s %" PRId64 "/%" PRId64 " bytes\n", str(d, "dir"),
+		       str(d, "phase"), num(d, "done"), num(d, "total"));
+	} else if (!strcmp(name, "migration")) {
+		printf("migration %s: %s, round %" PRId64 ", %" PRId64 " pages sent, %" PRId64
+		       " dirty\n",
+		       str(d, "uri"), str(d, "phase"), num(d, "round"), num(d, "pages"),
+		       num(d, "dirty"));
+	} else {
+		printf("%s %s\n", name, json_object_to_json_string_ext(d, JSON_C_TO_STRING_PLAIN));
+	}
+}
+
+/* `events`: one line per event.  0 after --count events or the guest's exit;
+ * 1 when --timeout passes with none or the socket closes first. */
+static int watch_events(const char *path, bool json, long long count, long long timeout)
+{
+	struct dvm_client *c;
+	int ret = dvm_client_connect(path, &c), status = EXIT_REPLY;
+
+	if (ret) {
+		fprintf(stderr, "dvm ctl: cannot connect to %s: %s\n", path, strerror(-ret));
+		return EXIT_USAGE;
+	}
+	/* A reply proves the server has taken us on: no later event is missed. */
+	ret = dvm_client_call(c, "query-status", "{}", NULL);
+	if (ret)
+		fprintf(stderr, "dvm ctl: events: %s\n", dvm_client_last_error(c));
+	else
+		fprintf(stderr, "dvm ctl: watching %s for events\n", path);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (long long n = 0; ret == 0; n++) {
+		char *line = NULL;
+		ret = dvm_client_next_event(c, &line, timeout < 0 ? -1 : (int)(timeout * 1000));
+		if (ret == -EAGAIN) {
+			fprintf(stderr, "dvm ctl: events: none in %lld s\n", timeout);
+			break;
+		}
+		if (ret) {
+			fprintf(stderr, "dvm ctl: events: %s\n", dvm_client_last_error(c));
+			break;
+		}
+		json_object *ev = json_tokener_parse(line);
+		if (json)
+			printf("%s\n", line);
+		else if (ev)
+			print_event(ev);
+		bool exited = ev && !strcmp(str(ev, "event"), "guest-exit");
+		json_object_put(ev);
+		free(line);
+		if (exited || (count > 0 && n + 1 == count)) {
+			status = 0;
+			break;
+		}
+	}
+	dvm_client_close(c);
+	return status;
 }
 
 int dvm_ctl_main(int argc, char **argv)
@@ -392,6 +473,25 @@ int dvm_ctl_main(int argc, char **argv)
 	} else if (!strcmp(verb, "pause") || !strcmp(verb, "resume") || !strcmp(verb, "quit")) {
 		NEED(0, "no arguments");
 		cmd = verb;
+	} else if (!strcmp(verb, "events")) {
+		long long count = -1, timeout = -1;
+		for (int k = 0; k < nargs; k++) {
+			long long *dst = !strcmp(rest[k], "--count")	 ? &count
+					 : !strcmp(rest[k], "--timeout") ? &timeout
+									 : NULL;
+			if (!dst) {
+				json_object_put(args);
+				return usage_error("events: unknown argument '%s'", rest[k]);
+			}
+			if (k + 1 == nargs || !parse_int(rest[k + 1], dst) || *dst < 1 ||
+			    *dst > INT_MAX / 1000) {
+				json_object_put(args);
+				return usage_error("events: %s needs a positive number", rest[k]);
+			}
+			k++;
+		}
+		json_object_put(args);
+		return watch_events(path, json, count, timeout);
 	} else if (!strcmp(verb, "call")) {
 		if (nargs < 1 || nargs > 2) {
 			json_object_put(args);

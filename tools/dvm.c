@@ -675,7 +675,11 @@ static int take_snapshot(struct dvm_vm *vm, const char *dir, int stop_status, co
 	if (ret) {
 		fprintf(stderr, "dvm: snapshot: the VM is not running\n");
 	} else {
-		ret = dvm_snapshot_save(vm, dir, err, sizeof(err));
+		/* Control-socket clients see its progress as they would their own. */
+		struct dvm_event_target t = {.vm = vm, .target = dir};
+		struct dvm_snapshot_progress progress = {.fn = dvm_event_snapshot_progress,
+							 .arg = &t};
+		ret = dvm_snapshot_save_progress(vm, dir, &progress, err, sizeof(err));
 		if (ret)
 			fprintf(stderr, "dvm: snapshot to %s failed: %s\n", dir, err);
 		else

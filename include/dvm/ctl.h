@@ -7,6 +7,7 @@
  *   reply    {"id": ID, "ok": true, "result": {...}}
  *            {"id": ID, "ok": false, "error": {"errno": "ENXIO", "code": -6, "message": "..."}}
  *   event    {"event": "guest-exit", "data": {"status": N, "reason": "...", "message": "..."}}
+ *            and device-error, snapshot and migration (dvm_ctl_event_line)
  *
  * ID is any JSON scalar and is echoed back.  A line is at most
  * DVM_CTL_MAX_LINE bytes; a longer one gets an E2BIG reply (id null) and the
@@ -62,6 +63,12 @@ char *dvm_ctl_handle_request_async(struct dvm_vm *vm, const char *line, size_t l
 char *dvm_ctl_reply_too_long(void);
 /* The guest-exit event for a stopped VM (malloc'd line without newline). */
 char *dvm_ctl_event_guest_exit(struct dvm_vm *vm);
+/* An event's line (malloc'd, without newline; NULL out of memory):
+ *   {"event": "device-error", "data": {"type", "instance", "handle", "errno", "message"}}
+ *   {"event": "snapshot", "data": {"dir", "phase", "done", "total", "message"}}
+ *   {"event": "migration", "data": {"uri", "phase", "round", "pages", "dirty", "message"}}
+ * handle and errno may be null. */
+char *dvm_ctl_event_line(const struct dvm_event *ev);
 /* "debug-exit" for DVM_STOP_DEBUG_EXIT, ... */
 const char *dvm_stop_reason_name(enum dvm_stop_reason reason);
 

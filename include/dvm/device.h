@@ -135,8 +135,20 @@ struct dvm_device {
 	int handle;		 /* -1 once the handle is closed */
 	unsigned instance;	 /* 0, 1, ... among devices of this type in this VM */
 	uint64_t attrs_written;	 /* bit i: schema row i has been written (ONCE) */
+	unsigned errors;	 /* dvm_device_report() calls (atomic) */
 	struct dvm_device *next; /* the VM's device list, in creation order */
 };
+
+/*
+ * A device tells of a fault that does not stop the VM (its console output
+ * failed, the guest asked for something unsupported): counted in
+ * dvm_device_errors(), printed on stderr (the first few per device), and
+ * posted as a device-error event (include/dvm/vm.h).  err is -errno or 0.
+ * Any thread; never blocks on the guest.
+ */
+void dvm_device_report(struct dvm_device *dev, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+unsigned dvm_device_errors(const struct dvm_device *dev);
 
 /* Registry. */
 int dvm_register_device_ops(const struct dvm_device_ops *ops); /* -EEXIST, -ENOSPC */

@@ -162,6 +162,63 @@ int dvm_vm_wait(struct dvm_vm *vm, enum dvm_stop_reason *reason, const char **me
 int dvm_vm_pause(struct dvm_vm *vm);
 int dvm_vm_request_pause(struct dvm_vm *vm);
 int dvm_vm_resume(struct dvm_vm *vm); /* -EINVAL when not paused */
+/*
+ * An operator's pause (the control socket's pause and resume): the same
+ * nesting, but resume_operator undoes only a pause an operator took, never
+ * one a snapshot, a migration or a sleeping guest holds: -EBUSY then, and
+ * -EINVAL when the VM is not paused at all.
+ */
+int dvm_vm_pause_operator(struct dvm_vm *vm);
+int dvm_vm_resume_operator(struct dvm_vm *vm);
+/* Hand a pause the caller holds to the operator: the VM stays paused until
+ * an operator resumes it (a migration that cannot tell whether the
+ * destination runs).  -EINVAL when not paused. */
+int dvm_vm_pause_to_operator(struct dvm_vm *vm);
+/* Pauses held now: by operators, and in all. */
+void dvm_vm_pauses(struct dvm_vm *vm, unsigned *operator_pauses, unsigned *all);
+
+/*
+ * Events: what happens in the VM that a watcher (the control socket) should
+ * hear of while it runs.  The poster fills only its kind's fields; strings
+ * are valid only during the call.
+ */
+enum dvm_event_kind {
+	DVM_EVENT_DEVICE_ERROR, /* dvm_device_report() */
+	DVM_EVENT_SNAPSHOT,	/* a snapshot's progress */
+	DVM_EVENT_MIGRATION,	/* an outgoing migration's progress */
+};
+struct dvm_event {
+	enum dvm_event_kind kind;
+	const char *message; /* for people; always set */
+	/* DEVICE_ERROR */
+	uint32_t dev_type;
+	unsigned instance;
+	int handle; /* -1 once closed */
+	int err;    /* -errno, or 0 */
+	/* SNAPSHOT, MIGRATION */
+	const char *phase;
+	const char *target;   /* the snapshot's directory, the migration's URI */
+	uint64_t done, total; /* bytes (migration: pages sent so far; total 0) */
+	unsigned round;	      /* MIGRATION: pre-copy rounds so far */
+	uint64_t dirty;	      /* MIGRATION: pages dirty in the last round */
+};
+typedef void (*dvm_event_fn)(void *opaque, const struct dvm_event *ev);
+#define DVM_MAX_EVENT_SINKS 8
+/* Add a watcher (-ENOSPC past DVM_MAX_EVENT_SINKS).  fn runs on whichever
+ * thread posts (a vCPU, a device's thread, a worker): it must be quick,
+ * thread-safe and must not call back into the VM. */
+int dvm_vm_add_event_sink(struct dvm_vm *vm, dvm_event_fn fn, void *opaque);
+/* Once this returns, fn(opaque) is not running and won't be called again. */
+void dvm_vm_remove_event_sink(struct dvm_vm *vm, dvm_event_fn fn, void *opaque);
+/* Give ev to every watcher. */
+void dvm_vm_post_event(struct dvm_vm *vm, const struct dvm_event *ev);
+/* A snapshot's progress callback (struct dvm_snapshot_progress's fn) that
+ * posts DVM_EVENT_SNAPSHOT events; arg is a struct dvm_event_target. */
+struct dvm_event_target {
+	struct dvm_vm *vm;
+	const char *target;
+};
+void dvm_event_snapshot_progress(void *arg, const char *phase, uint64_t done, uint64_t total);
 
 /* Console: where emulated UARTs write, and read from. Defaults: 1 and 0. */
 void dvm_vm_set_console(struct dvm_vm *vm, int in_fd, int out_fd);

@@ -51,7 +51,7 @@ static int publish_handle(struct dvm_vm *vm, struct dvm_device *dev)
 	for (int h = 0; h < DVM_MAX_HANDLES; h++) {
 		if (!vm->handles[h]) {
 			vm->handles[h] = dev;
-			dev->handle = h;
+			__atomic_store_n(&dev->handle, h, __ATOMIC_RELAXED);
 			pthread_rwlock_unlock(&vm->handles_lock);
 			return h;
 		}
@@ -232,7 +232,7 @@ int dvm_device_close(struct dvm_vm *vm, int handle)
 	dev = vm->handles[handle];
 	if (dev) {
 		vm->handles[handle] = NULL;
-		dev->handle = -1;
+		__atomic_store_n(&dev->handle, -1, __ATOMIC_RELAXED);
 	}
 	pthread_rwlock_unlock(&vm->handles_lock);
 	if (!dev)

@@ -150,6 +150,7 @@ int dvm_vm_create(const struct dvm_vm_config *cfg, struct dvm_vm **out)
 		pthread_rwlock_init(&vm->bus[s].lock, NULL);
 	pthread_mutex_init(&vm->state_lock, NULL);
 	pthread_mutex_init(&vm->irq_lock, NULL);
+	pthread_mutex_init(&vm->event_lock, NULL);
 	pthread_cond_init(&vm->state_cond, NULL);
 
 	if (!(cfg->flags & DVM_VM_NO_KVM)) {
@@ -217,6 +218,7 @@ static void teardown(struct dvm_vm *vm)
 	pthread_rwlock_destroy(&vm->handles_lock);
 	pthread_mutex_destroy(&vm->state_lock);
 	pthread_mutex_destroy(&vm->irq_lock);
+	pthread_mutex_destroy(&vm->event_lock);
 	pthread_cond_destroy(&vm->state_cond);
 	free(vm);
 }
@@ -453,8 +455,7 @@ int dvm_vm_start(struct dvm_vm *vm)
 		if (d->ops->start) {
 			ret = d->ops->start(d);
 			if (ret)
-				fprintf(stderr, "dvm: starting %s #%u failed: %s\n", d->ops->name,
-					d->instance, strerror(-ret));
+				dvm_device_report(d, ret, "failed to start");
 		}
 	}
 	pthread_mutex_unlock(&vm->lock);
@@ -512,19 +513,70 @@ int dvm_vm_request_pause(struct dvm_vm *vm)
 	return ret;
 }
 
-int dvm_vm_resume(struct dvm_vm *vm)
+static int resume_locked(struct dvm_vm *vm)
 {
-	pthread_mutex_lock(&vm->state_lock);
-	if (atomic_load(&vm->state) != DVM_VM_PAUSED || vm->pause_depth == 0) {
-		pthread_mutex_unlock(&vm->state_lock);
+	if (atomic_load(&vm->state) != DVM_VM_PAUSED || vm->pause_depth == 0)
 		return -EINVAL;
-	}
 	if (--vm->pause_depth == 0) {
 		atomic_store(&vm->state, DVM_VM_RUNNING);
 		pthread_cond_broadcast(&vm->state_cond);
 	}
-	pthread_mutex_unlock(&vm->state_lock);
 	return 0;
+}
+
+int dvm_vm_resume(struct dvm_vm *vm)
+{
+	pthread_mutex_lock(&vm->state_lock);
+	int ret = resume_locked(vm);
+	pthread_mutex_unlock(&vm->state_lock);
+	return ret;
+}
+
+int dvm_vm_pause_operator(struct dvm_vm *vm)
+{
+	int ret = dvm_vm_pause(vm);
+	if (ret == 0) {
+		pthread_mutex_lock(&vm->state_lock);
+		vm->operator_pauses++;
+		pthread_mutex_unlock(&vm->state_lock);
+	}
+	return ret;
+}
+
+int dvm_vm_resume_operator(struct dvm_vm *vm)
+{
+	int ret;
+
+	pthread_mutex_lock(&vm->state_lock);
+	if (vm->operator_pauses == 0)
+		ret =
+		    atomic_load(&vm->state) == DVM_VM_PAUSED && vm->pause_depth ? -EBUSY : -EINVAL;
+	else if ((ret = resume_locked(vm)) == 0)
+		vm->operator_pauses--;
+	pthread_mutex_unlock(&vm->state_lock);
+	return ret;
+}
+
+int dvm_vm_pause_to_operator(struct dvm_vm *vm)
+{
+	int ret = -EINVAL;
+
+	pthread_mutex_lock(&vm->state_lock);
+	if (atomic_load(&vm->state) == DVM_VM_PAUSED && vm->pause_depth > vm->operator_pauses) {
+		vm->operator_pauses++;
+		ret = 0;
+	}
+	pthread_mutex_unlock(&vm->state_lock);
+	return ret;
+}
+
+void dvm_vm_pauses(struct dvm_vm *vm, unsigned *operator_pauses, unsigned *all)
+{
+	pthread_mutex_lock(&vm->state_lock);
+	bool paused = atomic_load(&vm->state) == DVM_VM_PAUSED;
+	*operator_pauses = paused ? vm->operator_pauses : 0;
+	*all = paused ? vm->pause_depth : 0;
+	pthread_mutex_unlock(&vm->state_lock);
 }
 
 static void *runner_main(void *arg)

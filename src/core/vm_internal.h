@@ -66,12 +66,20 @@ struct dvm_vm {
 	bool started;
 	struct dvm_runner **runners;
 	unsigned nr_runners, cap_runners, nr_parked, nr_exited;
-	unsigned pause_depth; /* pauses not yet resumed; vCPUs run at 0 */
+	unsigned pause_depth;	  /* pauses not yet resumed; vCPUs run at 0 */
+	unsigned operator_pauses; /* of those, the operator's (resume_operator) */
 	enum dvm_stop_reason stop_reason;
 	int stop_status;
 	char stop_message[256];
 
 	int console_in, console_out;
+
+	/* Event watchers; event_lock is held while they run. */
+	pthread_mutex_t event_lock;
+	struct {
+		dvm_event_fn fn;
+		void *opaque;
+	} event_sinks[DVM_MAX_EVENT_SINKS];
 
 	bool dirty_logging; /* KVM_MEM_LOG_DIRTY_PAGES on the RAM slots (state_lock) */
 };

@@ -409,6 +409,13 @@ static int cmd_query_status(struct req *r)
 	add(r->result, "state", json_object_new_string(state_name(st)));
 	add(r->result, "vcpus",
 	    json_object_new_int((int)dvm_vm_nr_devices(r->vm, DVM_DEV_TYPE_VCPU)));
+	if (st == DVM_VM_PAUSED) {
+		unsigned by_operator, all;
+		dvm_vm_pauses(r->vm, &by_operator, &all);
+		/* Who holds the VM: an operator's resume undoes only its own pauses. */
+		add(r->result, "operator-pauses", json_object_new_int((int)by_operator));
+		add(r->result, "pauses", json_object_new_int((int)all));
+	}
 	if (dvm_vm_stop_info(r->vm, &reason, &status, msg, sizeof(msg))) {
 		add(r->result, "state", json_object_new_string("stopped"));
 		add(r->result, "status", json_object_new_int(status & 0xff));
@@ -426,6 +433,7 @@ static void list_one(int handle, const struct dvm_device *dev, void *opaque)
 	add(o, "type", json_object_new_string(dev->ops->name));
 	add(o, "type_number", json_object_new_int64(dev->ops->type));
 	add(o, "instance", json_object_new_int64(dev->instance));
+	add(o, "errors", json_object_new_int64(dvm_device_errors(dev)));
 	json_object_array_add(opaque, o);
 }
 
@@ -721,7 +729,7 @@ static int cmd_has_attr(struct req *r)
 
 static int cmd_pause(struct req *r)
 {
-	int ret = dvm_vm_pause(r->vm);
+	int ret = dvm_vm_pause_operator(r->vm);
 	if (ret)
 		return fail(r, ret, "pause: the VM is %s", state_name(dvm_vm_state(r->vm)));
 	add(r->result, "state", json_object_new_string(state_name(dvm_vm_state(r->vm))));
@@ -730,7 +738,11 @@ static int cmd_pause(struct req *r)
 
 static int cmd_resume(struct req *r)
 {
-	int ret = dvm_vm_resume(r->vm);
+	int ret = dvm_vm_resume_operator(r->vm);
+	if (ret == -EBUSY)
+		return fail(r, ret,
+			    "resume: the VM is paused by dvm itself (a snapshot or migration under "
+			    "way, or the guest sleeps in S3), not by an operator");
 	if (ret)
 		return fail(r, ret, "resume: the VM is %s, not paused",
 			    state_name(dvm_vm_state(r->vm)));
@@ -744,50 +756,133 @@ static int cmd_quit(struct req *r)
 	return 0;
 }
 
-/* Pause, save, resume: the guest doesn't notice.  The server thread is busy
- * meanwhile (other clients wait; the vCPUs are paused anyway). */
-static int cmd_snapshot(struct req *r)
+static char *reply(json_object *id, struct req *r);
+
+/* A long command (snapshot, migrate) for a worker thread: its own copy of
+ * the request's id and argument, since the request is freed meanwhile. */
+struct job {
+	struct dvm_vm *vm;
+	char *target; /* the snapshot's directory, the migration's URI */
+	json_object *id;
+	void (*run)(struct req *r, const char *target);
+};
+
+static void job_free(struct job *j)
 {
-	json_object *o;
+	json_object_put(j->id);
+	free(j->target);
+	free(j);
+}
+
+static void job_main(void *arg, char **line)
+{
+	struct job *j = arg;
+	struct req r = {.vm = j->vm, .result = json_object_new_object()};
+
+	j->run(&r, j->target);
+	*line = reply(j->id, &r);
+	json_object_put(r.result);
+	job_free(j);
+}
+
+/* Run on the server's worker when it offers one (other clients are served
+ * meanwhile and progress events reach them), else inline. */
+static int run_long(struct req *r, const char *what, const char *target,
+		    void (*run)(struct req *r, const char *target))
+{
+	if (!r->async) {
+		run(r, target);
+		return -r->err;
+	}
+	struct job *j = calloc(1, sizeof(*j));
+	if (!j || !(j->target = strdup(target)) ||
+	    (r->id && json_object_deep_copy(r->id, &j->id, NULL))) {
+		if (j)
+			free(j->target);
+		free(j);
+		return fail(r, ENOMEM, "out of memory");
+	}
+	j->vm = r->vm;
+	j->run = run;
+	int ret = r->async->run(r->async->opaque, job_main, j);
+	if (ret) {
+		job_free(j);
+		return fail(r, ret, "%s: %s", what,
+			    ret == -EBUSY ? "a snapshot or migration is already under way"
+					  : strerror(-ret));
+	}
+	r->deferred = true;
+	return 0;
+}
+
+/* Pause, save, resume: the guest doesn't notice. */
+static void snapshot_run(struct req *r, const char *dir)
+{
 	char err[256] = "";
 	struct timespec t0, t1;
+	struct dvm_event_target t = {.vm = r->vm, .target = dir};
+	struct dvm_snapshot_progress progress = {.fn = dvm_event_snapshot_progress, .arg = &t};
 
-	if (!json_object_object_get_ex(r->args, "dir", &o) ||
-	    !json_object_is_type(o, json_type_string))
-		return fail(r, EINVAL, "argument 'dir' (a string) is required");
-	const char *dir = json_object_get_string(o);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int ret = dvm_vm_pause(r->vm);
-	if (ret)
-		return fail(r, ret, "snapshot: the VM is %s", state_name(dvm_vm_state(r->vm)));
-	ret = dvm_snapshot_save(r->vm, dir, err, sizeof(err));
+	if (ret) {
+		fail(r, ret, "snapshot: the VM is %s", state_name(dvm_vm_state(r->vm)));
+		return;
+	}
+	ret = dvm_snapshot_save_progress(r->vm, dir, &progress, err, sizeof(err));
 	dvm_vm_resume(r->vm);
-	if (ret)
-		return fail(r, ret, "snapshot: %s", err);
+	if (ret) {
+		fail(r, ret, "snapshot: %s", err);
+		return;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	add(r->result, "dir", json_object_new_string(dir));
 	add(r->result, "ms",
 	    json_object_new_double((t1.tv_sec - t0.tv_sec) * 1e3 +
 				   (t1.tv_nsec - t0.tv_nsec) / 1e6));
-	return 0;
 }
 
-static char *reply(json_object *id, struct req *r);
+static int cmd_snapshot(struct req *r)
+{
+	json_object *o;
 
-struct migrate_job {
-	struct dvm_vm *vm;
-	char *uri;
-	json_object *id;
-};
+	if (!json_object_object_get_ex(r->args, "dir", &o) ||
+	    !json_object_is_type(o, json_type_string))
+		return fail(r, EINVAL, "argument 'dir' (a string) is required");
+	enum dvm_vm_state st = dvm_vm_state(r->vm);
+	if (st != DVM_VM_RUNNING && st != DVM_VM_PAUSED)
+		return fail(r, EINVAL, "snapshot: the VM is %s", state_name(st));
+	return run_long(r, "snapshot", json_object_get_string(o), snapshot_run);
+}
+
+static void migrate_progress(void *arg, const char *phase, const struct dvm_migrate_stats *st)
+{
+	const struct dvm_event_target *t = arg;
+	char msg[200];
+
+	snprintf(msg, sizeof(msg), "migration to %s: %s, round %u, %llu pages (%llu bytes) sent",
+		 t->target, phase, st->rounds, (unsigned long long)st->pages,
+		 (unsigned long long)st->bytes);
+	struct dvm_event ev = {.kind = DVM_EVENT_MIGRATION,
+			       .message = msg,
+			       .phase = phase,
+			       .target = t->target,
+			       .done = st->pages,
+			       .round = st->rounds,
+			       .dirty = st->dirty};
+	dvm_vm_post_event(t->vm, &ev);
+}
 
 static void migrate_run(struct req *r, const char *uri)
 {
 	struct dvm_migrate_stats st;
-	char err[300] = "";
-	int ret = dvm_migrate_send(r->vm, uri, NULL, &st, err, sizeof(err));
+	struct dvm_event_target t = {.vm = r->vm, .target = uri};
+	struct dvm_migrate_opts opts = {.progress = migrate_progress, .progress_arg = &t};
+	char err[400] = "";
+	int ret = dvm_migrate_send(r->vm, uri, &opts, &st, err, sizeof(err));
 
 	if (ret) {
-		fail(r, ret, "migrate: %s (the VM runs on here)", err);
+		fail(r, ret, "migrate: %s", err);
 		return;
 	}
 	add(r->result, "uri", json_object_new_string(uri));
@@ -800,22 +895,8 @@ static void migrate_run(struct req *r, const char *uri)
 	add(r->result, "dirty-log", json_object_new_boolean(st.dirty_log));
 }
 
-static void migrate_job_main(void *arg, char **line)
-{
-	struct migrate_job *j = arg;
-	struct req r = {.vm = j->vm, .result = json_object_new_object()};
-
-	migrate_run(&r, j->uri);
-	*line = reply(j->id, &r);
-	json_object_put(r.result);
-	json_object_put(j->id);
-	free(j->uri);
-	free(j);
-}
-
 /* Pre-copy while the guest runs, stop and copy, and stop here once the
- * destination runs.  On a worker thread when the server offers one, so
- * other clients are served meanwhile. */
+ * destination runs. */
 static int cmd_migrate(struct req *r)
 {
 	json_object *o;
@@ -829,32 +910,7 @@ static int cmd_migrate(struct req *r)
 	enum dvm_vm_state st = dvm_vm_state(r->vm);
 	if (st != DVM_VM_RUNNING && st != DVM_VM_PAUSED)
 		return fail(r, EINVAL, "migrate: the VM is %s", state_name(st));
-	if (!r->async) {
-		migrate_run(r, uri);
-		return -r->err;
-	}
-	struct migrate_job *j = calloc(1, sizeof(*j));
-	if (!j || !(j->uri = strdup(uri))) {
-		free(j);
-		return fail(r, ENOMEM, "out of memory");
-	}
-	j->vm = r->vm;
-	/* A copy: the request (and its id) is freed on this thread meanwhile. */
-	if (r->id && json_object_deep_copy(r->id, &j->id, NULL)) {
-		free(j->uri);
-		free(j);
-		return fail(r, ENOMEM, "out of memory");
-	}
-	int ret = r->async->run(r->async->opaque, migrate_job_main, j);
-	if (ret) {
-		json_object_put(j->id);
-		free(j->uri);
-		free(j);
-		return fail(r, ret, "migrate: %s",
-			    ret == -EBUSY ? "a migration is already under way" : strerror(-ret));
-	}
-	r->deferred = true;
-	return 0;
+	return run_long(r, "migrate", uri, migrate_run);
 }
 
 static const struct {
@@ -1009,6 +1065,42 @@ char *dvm_ctl_event_guest_exit(struct dvm_vm *vm)
 	add(data, "reason", json_object_new_string(dvm_stop_reason_name(reason)));
 	add(data, "message", json_object_new_string(msg));
 	add(o, "event", json_object_new_string("guest-exit"));
+	add(o, "data", data);
+	return to_line(o);
+}
+
+char *dvm_ctl_event_line(const struct dvm_event *ev)
+{
+	json_object *o = json_object_new_object(), *data = json_object_new_object();
+	const char *name = "device-error";
+
+	switch (ev->kind) {
+	case DVM_EVENT_DEVICE_ERROR: {
+		const struct dvm_device_ops *ops = dvm_device_ops_by_type(ev->dev_type);
+		add(data, "type", json_object_new_string(ops ? ops->name : "unknown"));
+		add(data, "instance", json_object_new_int64(ev->instance));
+		add(data, "handle", ev->handle >= 0 ? json_object_new_int(ev->handle) : NULL);
+		add(data, "errno", ev->err ? json_object_new_string(err_name(ev->err)) : NULL);
+		break;
+	}
+	case DVM_EVENT_SNAPSHOT:
+		name = "snapshot";
+		add(data, "dir", json_object_new_string(ev->target ? ev->target : ""));
+		add(data, "phase", json_object_new_string(ev->phase ? ev->phase : ""));
+		add(data, "done", json_object_new_int64((int64_t)ev->done));
+		add(data, "total", json_object_new_int64((int64_t)ev->total));
+		break;
+	case DVM_EVENT_MIGRATION:
+		name = "migration";
+		add(data, "uri", json_object_new_string(ev->target ? ev->target : ""));
+		add(data, "phase", json_object_new_string(ev->phase ? ev->phase : ""));
+		add(data, "round", json_object_new_int((int)ev->round));
+		add(data, "pages", json_object_new_int64((int64_t)ev->done));
+		add(data, "dirty", json_object_new_int64((int64_t)ev->dirty));
+		break;
+	}
+	add(data, "message", json_object_new_string(ev->message ? ev->message : ""));
+	add(o, "event", json_object_new_string(name));
 	add(o, "data", data);
 	return to_line(o);
 }

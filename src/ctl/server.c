@@ -23,7 +23,13 @@
 #include "dvm/ctl.h"
 
 #define READ_CHUNK (64u * 1024)
-#define FLUSH_MS 250 /* how long stop waits for queued output to drain */
+#define FLUSH_MS 250	       /* how long stop waits for queued output to drain */
+#define MAX_QUEUED_EVENTS 1024 /* posted, not yet broadcast; more are counted as dropped */
+
+struct queued_event {
+	char *line;
+	struct queued_event *next;
+};
 
 struct client {
 	int fd;
@@ -57,6 +63,10 @@ struct dvm_ctl_server {
 	pthread_t worker;
 	void (*worker_fn)(void *arg, char **reply);
 	void *worker_arg;
+	/* Events posted by other threads (lock), broadcast by the server's. */
+	struct queued_event *events, **events_tail;
+	unsigned nr_events;
+	unsigned long events_dropped;
 	char *buf; /* READ_CHUNK bytes */
 };
 
@@ -136,6 +146,7 @@ static bool blank(const char *s, size_t n)
 }
 
 static void poke(struct dvm_ctl_server *s);
+static void broadcast(struct dvm_ctl_server *s, const char *line);
 
 static void *worker_main(void *arg)
 {
@@ -316,6 +327,57 @@ static void broadcast(struct dvm_ctl_server *s, const char *line)
 		client_send(s->clients[i], line);
 }
 
+static void poke(struct dvm_ctl_server *s);
+
+/* The VM's event watcher: runs on the posting thread (a vCPU, a device, the
+ * worker), so it only formats and queues; the server thread sends. */
+static void event_sink(void *opaque, const struct dvm_event *ev)
+{
+	struct dvm_ctl_server *s = opaque;
+	char *line = dvm_ctl_event_line(ev);
+	struct queued_event *q = line ? malloc(sizeof(*q)) : NULL;
+
+	pthread_mutex_lock(&s->lock);
+	if (!q || s->nr_events >= MAX_QUEUED_EVENTS) {
+		s->events_dropped++;
+		free(line);
+		free(q);
+	} else {
+		q->line = line;
+		q->next = NULL;
+		*s->events_tail = q;
+		s->events_tail = &q->next;
+		s->nr_events++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	poke(s);
+}
+
+static void send_events(struct dvm_ctl_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	struct queued_event *q = s->events;
+	unsigned long dropped = s->events_dropped;
+	s->events = NULL;
+	s->events_tail = &s->events;
+	s->nr_events = 0;
+	s->events_dropped = 0;
+	pthread_mutex_unlock(&s->lock);
+	while (q) {
+		struct queued_event *next = q->next;
+		broadcast(s, q->line);
+		free(q->line);
+		free(q);
+		q = next;
+	}
+	if (dropped) {
+		char line[128];
+		snprintf(line, sizeof(line),
+			 "{\"event\":\"events-dropped\",\"data\":{\"count\":%lu}}", dropped);
+		broadcast(s, line);
+	}
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
@@ -390,6 +452,7 @@ static void *server_main(void *arg)
 			stopped = s->vm_stopped;
 			s->vm_stopped = false;
 			pthread_mutex_unlock(&s->lock);
+			send_events(s);	   /* a worker's progress before its reply */
 			worker_collect(s); /* a late reply before the guest-exit event */
 			if (stopped) {
 				char *ev = dvm_ctl_event_guest_exit(s->vm);
@@ -467,6 +530,7 @@ int dvm_ctl_server_start(struct dvm_vm *vm, const char *path, struct dvm_ctl_ser
 		return -ENOMEM;
 	s->vm = vm;
 	s->listen_fd = s->wake[0] = s->wake[1] = -1;
+	s->events_tail = &s->events;
 	s->path = strdup(path);
 	s->buf = malloc(READ_CHUNK);
 	if (!s->path || !s->buf) {
@@ -481,12 +545,19 @@ int dvm_ctl_server_start(struct dvm_vm *vm, const char *path, struct dvm_ctl_ser
 	if (ret)
 		goto err;
 	pthread_mutex_init(&s->lock, NULL);
+	ret = dvm_vm_add_event_sink(vm, event_sink, s);
+	if (ret) {
+		unlink(path);
+		pthread_mutex_destroy(&s->lock);
+		goto err;
+	}
 	/* Signals are for dvm's signal thread and the vCPUs, never for this one. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	ret = -pthread_create(&s->thread, NULL, server_main, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret) {
+		dvm_vm_remove_event_sink(vm, event_sink, s);
 		unlink(path);
 		pthread_mutex_destroy(&s->lock);
 		goto err;
@@ -557,6 +628,12 @@ void dvm_ctl_server_stop(struct dvm_ctl_server *s)
 		free(s->worker_reply);
 	} else {
 		pthread_mutex_unlock(&s->lock);
+	}
+	dvm_vm_remove_event_sink(s->vm, event_sink, s); /* no post is in flight after this */
+	for (struct queued_event *q = s->events, *next; q; q = next) {
+		next = q->next;
+		free(q->line);
+		free(q);
 	}
 	for (unsigned i = 0; i < s->nr_clients; i++)
 		client_free(s->clients[i]);

@@ -55,6 +55,7 @@
 struct acpi_pm {
 	pthread_mutex_t lock;
 	struct dvm_vm *vm;
+	struct dvm_device *dev; /* for dvm_device_report() */
 
 	/* Configuration (DVM_FIELD rows). */
 	uint16_t pm_base;
@@ -287,10 +288,10 @@ static void pm_write(void *opaque, uint64_t offset, const void *data, unsigned l
 		dvm_vm_request_stop(a->vm, DVM_STOP_POWEROFF, DVM_STATUS_OK,
 				    "guest powered off (ACPI S5)");
 	else if (sleep == SLEEP_REFUSED)
-		fprintf(stderr,
-			"dvm: acpi: guest asked for sleep type %u; only S3 (%u) and S5 (%u) are "
-			"supported, ignored\n",
-			typ, DVM_ACPI_S3_SLP_TYP, DVM_ACPI_S5_SLP_TYP);
+		dvm_device_report(a->dev, -EOPNOTSUPP,
+				  "guest asked for sleep type %u; only S3 (%u) and S5 (%u) are "
+				  "supported, ignored",
+				  typ, DVM_ACPI_S3_SLP_TYP, DVM_ACPI_S5_SLP_TYP);
 }
 
 static const struct dvm_io_ops pm_io_ops = {
@@ -383,6 +384,7 @@ static int acpi_create(struct dvm_device *dev)
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
 	a->vm = dev->vm;
+	a->dev = dev;
 	a->pm_base = DVM_ACPI_PM_DEFAULT_BASE;
 	a->cpus = 1;
 	a->ioapic_id = 0;
@@ -412,7 +414,7 @@ static int write_tables(struct acpi_pm *a)
 	mem.size = mem.host ? size : 0;
 	ret = dvm_acpi_build_tables(&mem, &cfg, err, sizeof(err));
 	if (ret)
-		fprintf(stderr, "dvm: acpi: %s\n", err);
+		dvm_device_report(a->dev, ret, "writing the ACPI tables: %s", err);
 	return ret;
 }
 

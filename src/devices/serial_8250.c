@@ -96,11 +96,13 @@ enum {
 
 /* How long a THR write may wait for a full console out fd before the byte is dropped. */
 #define TX_WAIT_MS 1000
+#define TX_WAIT_TEXT "1 s" /* TX_WAIT_MS, for messages */
 
 struct serial {
 	pthread_mutex_t lock;
 	pthread_cond_t space; /* signalled when external input may fit again, or on stop */
 	struct dvm_vm *vm;
+	struct dvm_device *dev; /* for dvm_device_report() */
 
 	/* Configuration. */
 	uint16_t base;
@@ -120,6 +122,7 @@ struct serial {
 	int in_fd, out_fd;
 	bool tx_stalled; /* out fd was full: do not wait again until it drains */
 	uint64_t tx_dropped;
+	bool tx_failing; /* reported; the next byte that goes through clears it */
 	bool thread_running;
 	bool stopping;
 	int wake_fd;
@@ -303,6 +306,17 @@ static void update_msr(struct serial *s)
 	s->msr = now | deltas;
 }
 
+/* A byte the console did not take: counted, and reported once per run of
+ * failures so the operator hears of it without a flood. */
+static void tx_failed(struct serial *s, const char *why, int err)
+{
+	s->tx_dropped++;
+	if (!s->tx_failing)
+		dvm_device_report(s->dev, err, "%s; guest output is dropped until it recovers",
+				  why);
+	s->tx_failing = true;
+}
+
 /* Write one byte to the console; bounded wait so a stuck reader cannot hang the vCPU. */
 static void tx_byte(struct serial *s, uint8_t b)
 {
@@ -317,16 +331,26 @@ static void tx_byte(struct serial *s, uint8_t b)
 		while (r < 0 && errno == EINTR);
 		if (r <= 0 || (p.revents & (POLLERR | POLLNVAL))) {
 			s->tx_stalled = r == 0;
-			s->tx_dropped++;
+			/* POLLERR on a pipe: the reader is gone (what write says as EPIPE). */
+			tx_failed(s,
+				  r == 0 ? "console output stalled for " TX_WAIT_TEXT
+					 : "console output closed",
+				  r < 0			   ? -errno
+				  : r == 0		   ? -ETIMEDOUT
+				  : (p.revents & POLLNVAL) ? -EBADF
+							   : -EPIPE);
 			return;
 		}
 		s->tx_stalled = false;
 		ssize_t n = write(s->out_fd, &b, 1);
-		if (n == 1)
+		if (n == 1) {
+			s->tx_failing = false;
 			return;
+		}
 		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
 			continue;
-		s->tx_dropped++; /* EPIPE, EIO...: nobody is listening */
+		/* EPIPE, EIO...: nobody is listening */
+		tx_failed(s, "console output failed", n < 0 ? -errno : -EIO);
 		return;
 	}
 }
@@ -542,6 +566,7 @@ static int serial_create(struct dvm_device *dev)
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->space, NULL);
 	s->vm = dev->vm;
+	s->dev = dev;
 	s->base = i < 4 ? default_base[i] : DVM_SERIAL_8250_DEFAULT_BASE;
 	s->irq = i < 4 ? default_irq[i] : DVM_SERIAL_8250_DEFAULT_IRQ;
 	s->console = i == 0;
