@@ -3,7 +3,8 @@
 # Snapshot and restore through the CLI with the counting guest: the count
 # goes on after a restore with no gap and no repeat (LAPIC timer, PIT through
 # the 8259, two vCPUs); SIGUSR2 saves while the guest runs on; bad snapshots
-# are refused before anything starts; kvm-vfio refuses by name.
+# (state, header, memory: a changed byte, a zeroed page, a written hole) are
+# refused before anything starts; kvm-vfio refuses by name.
 # usage: snapshot_test.sh DVM GUEST_DIR
 set -u
 dvm=$1
@@ -91,6 +92,17 @@ bad truncated-state "" "$work/trunc"
 cp -r "$good" "$work/mem"
 printf '\x5a' | dd of="$work/mem/memory" bs=1 seek=$((0x100100)) conv=notrunc 2>/dev/null
 bad corrupted-memory "memory: checksum mismatch" "$work/mem"
+# The v2 memory sum covers the non-zero pages: a data page zeroed (the
+# guest's image at 1 MiB) and a byte written into a never-touched page
+# (64 MiB, a hole) both count.
+cp -r "$good" "$work/zeroed"
+dd if=/dev/zero of="$work/zeroed/memory" bs=4096 seek=256 count=1 conv=notrunc 2>/dev/null
+bad zeroed-memory-page "memory: checksum mismatch" "$work/zeroed"
+cp -r "$good" "$work/hole"
+[ "$(od -An -tx1 -j $((64 << 20)) -N1 "$work/hole/memory" | tr -d ' ')" = 00 ] ||
+	fail "hole: the byte at 64 MiB is not zero"
+printf '\x5a' | dd of="$work/hole/memory" bs=1 seek=$((64 << 20)) conv=notrunc 2>/dev/null
+bad written-hole "memory: checksum mismatch" "$work/hole"
 mkdir -p "$work/foreign"
 head -c 4096 /dev/urandom >"$work/foreign/state"
 bad foreign "not a dvm snapshot" "$work/foreign"

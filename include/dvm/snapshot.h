@@ -14,6 +14,21 @@
  *           holes
  * It is written to DIR.partial-PID and renamed to DIR only when complete and
  * synced, so an interrupted snapshot never looks like one.
+ *
+ * The header: magic[8] "DVMSNAP\n", u32 version, u32 header size (64),
+ * u64 memory bytes, u32 devices, u32 body bytes, u32 body CRC, u32 memory
+ * CRC, zeros, and at 60 the CRC of bytes 0..59.  All CRCs are zlib's CRC-32.
+ * The versions differ only in the memory CRC:
+ *   1  CRC-32 of the whole memory file, holes read as zeros (restore reads
+ *      every byte of it)
+ *   2  CRC-32 chained over the NON-ZERO 4 KiB pages in file order, each
+ *      contributing its file offset (u64 LE) and then its 4096 bytes; zero
+ *      pages contribute nothing, whether holes or written zeros.  Saving
+ *      sums only the pages it writes; restore reads only the file's data
+ *      extents (SEEK_DATA/SEEK_HOLE; the whole file where the file system
+ *      can't say), so verifying costs what the guest touched.  A changed
+ *      byte, a data page zeroed and a hole written all fail it.
+ * dvm writes version 2 and restores both; any other version is refused.
  */
 #ifndef DVM_SNAPSHOT_H
 #define DVM_SNAPSHOT_H
@@ -24,7 +39,7 @@
 #include "dvm/vm.h"
 
 #define DVM_SNAPSHOT_MAGIC "DVMSNAP\n"
-#define DVM_SNAPSHOT_VERSION 1
+#define DVM_SNAPSHOT_VERSION 2
 #define DVM_SNAPSHOT_MAX_STATE (64u << 20) /* the state file, at most */
 
 /*
@@ -33,6 +48,27 @@
  * what failed, e.g. a device that can't be saved (kernel-backed kvm-vfio).
  */
 int dvm_snapshot_save(struct dvm_vm *vm, const char *dir, char *err, size_t errlen);
+
+/*
+ * Progress of a save, for the control socket's events.  fn is called on the
+ * saving thread, never after dvm_snapshot_save_progress() returns, with these
+ * phases in this order:
+ *   "state"   once: done 0, total the state file's bytes
+ *   "memory"  done/total in bytes of guest RAM: done 0 at the start, about
+ *             every 64 MiB, and done == total at the end
+ *   "sync"    once, before the files are synced: done = total = RAM bytes
+ *   "done"    once, after the snapshot has its name: done = total = RAM bytes
+ * A save that fails stops calling it where it failed ("done" never comes).
+ */
+struct dvm_snapshot_progress {
+	void (*fn)(void *arg, const char *phase, uint64_t done, uint64_t total);
+	void *arg;
+};
+
+/* dvm_snapshot_save() with progress (NULL: none). */
+int dvm_snapshot_save_progress(struct dvm_vm *vm, const char *dir,
+			       const struct dvm_snapshot_progress *progress, char *err,
+			       size_t errlen);
 
 /* dvm_snapshot_restore() flags. */
 #define DVM_RESTORE_NO_VERIFY                                                                      \

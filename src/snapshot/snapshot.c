@@ -150,40 +150,94 @@ static int write_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
+static int pwrite_all(int fd, const uint8_t *p, size_t len, uint64_t at)
+{
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		at += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 static bool page_is_zero(const uint8_t *p)
 {
 	static const uint8_t zero[PAGE];
-	return memcmp(p, zero, PAGE) == 0;
+	uint64_t first;
+	/* Most non-zero pages differ in their first word: no call for those. */
+	memcpy(&first, p, sizeof(first));
+	return !first && memcmp(p, zero, PAGE) == 0;
 }
 
-/* Guest RAM in GPA order; zero pages become holes.  Returns the CRC. */
-static int save_memory(struct dvm_vm *vm, int fd, uint32_t *crc_out)
+/* The v2 memory checksum's step for one non-zero page: its file offset
+ * (u64 LE), then its bytes. */
+static uLong crc_page(uLong sum, uint64_t off, const uint8_t *page)
+{
+	uint8_t le[8];
+	put64(le, off);
+	sum = crc32(sum, le, sizeof(le));
+	return crc32(sum, page, PAGE);
+}
+
+static void report(const struct dvm_snapshot_progress *p, const char *phase, uint64_t done,
+		   uint64_t total)
+{
+	if (p && p->fn)
+		p->fn(p->arg, phase, done, total);
+}
+
+#define PROGRESS_STEP (64ull << 20) /* "memory" progress, about this often */
+#define WRITE_RUN (1u << 20)	    /* non-zero pages written together, at most */
+
+/*
+ * Guest RAM in GPA order; zero pages become holes, runs of non-zero pages
+ * go out in one write.  Returns the v2 checksum, over the written pages only.
+ */
+static int save_memory(struct dvm_vm *vm, int fd, const struct dvm_snapshot_progress *progress,
+		       uint32_t *crc_out)
 {
 	uint64_t size = dvm_vm_mem_size(vm);
 	uint64_t low = size < LOW_RAM_LIMIT ? size : LOW_RAM_LIMIT;
 	uLong sum = crc32(0, Z_NULL, 0);
-	uint64_t off = 0;
+	uint64_t off = 0, next_report = PROGRESS_STEP;
 	int ret;
 
+	report(progress, "memory", 0, size);
 	for (int part = 0; part < 2; part++) {
 		uint64_t len = part ? size - low : low;
 		const uint8_t *m =
 		    len ? dvm_vm_gpa_to_hva(vm, part ? HIGH_RAM_BASE : 0, len) : NULL;
 		if (len && !m)
 			return -EFAULT;
-		for (uint64_t i = 0; i < len; i += PAGE, off += PAGE) {
-			sum = crc32(sum, m + i, PAGE);
-			if (page_is_zero(m + i))
-				continue;
-			if (lseek(fd, (off_t)off, SEEK_SET) < 0)
-				return -errno;
-			ret = write_all(fd, m + i, PAGE);
-			if (ret)
-				return ret;
+		for (uint64_t i = 0; i < len;) {
+			uint64_t run = 0;
+			while (i + run < len && run < WRITE_RUN && !page_is_zero(m + i + run)) {
+				sum = crc_page(sum, off + run, m + i + run);
+				run += PAGE;
+			}
+			if (run) {
+				ret = pwrite_all(fd, m + i, (size_t)run, off);
+				if (ret)
+					return ret;
+			} else {
+				run = PAGE;
+			}
+			i += run;
+			off += run;
+			if (off >= next_report && off < size) {
+				report(progress, "memory", off, size);
+				next_report = (off / PROGRESS_STEP + 1) * PROGRESS_STEP;
+			}
 		}
 	}
 	if (ftruncate(fd, (off_t)size))
 		return -errno;
+	report(progress, "memory", size, size);
 	*crc_out = (uint32_t)sum;
 	return 0;
 }
@@ -275,16 +329,25 @@ int dvm_snapshot_state(struct dvm_vm *vm, uint8_t **state, size_t *len, char *er
 
 int dvm_snapshot_save(struct dvm_vm *vm, const char *dir, char *err, size_t errlen)
 {
+	return dvm_snapshot_save_progress(vm, dir, NULL, err, errlen);
+}
+
+int dvm_snapshot_save_progress(struct dvm_vm *vm, const char *dir,
+			       const struct dvm_snapshot_progress *progress, char *err,
+			       size_t errlen)
+{
 	struct buf body = {0};
 	char tmp[PATH_MAX + 32], old[PATH_MAX + 32];
 	int ret, mem_fd = -1, state_fd = -1;
 	uint32_t mem_crc = 0, nr = 0;
+	uint64_t mem_size = dvm_vm_mem_size(vm);
 
 	if (strlen(dir) >= PATH_MAX)
 		return fail(err, errlen, -ENAMETOOLONG, "snapshot path too long");
 	ret = collect_body(vm, &body, &nr, err, errlen);
 	if (ret)
 		goto out;
+	report(progress, "state", 0, HEADER_SIZE + body.len);
 
 	if (snprintf(tmp, sizeof(tmp), "%s.partial-%d", dir, (int)getpid()) >= (int)sizeof(tmp) ||
 	    snprintf(old, sizeof(old), "%s.old-%d", dir, (int)getpid()) >= (int)sizeof(old)) {
@@ -298,25 +361,27 @@ int dvm_snapshot_save(struct dvm_vm *vm, const char *dir, char *err, size_t errl
 	}
 	ret = write_file(tmp, "memory", &mem_fd);
 	if (!ret)
-		ret = save_memory(vm, mem_fd, &mem_crc);
-	if (!ret && fsync(mem_fd))
-		ret = -errno;
+		ret = save_memory(vm, mem_fd, progress, &mem_crc);
 	if (ret) {
 		fail(err, errlen, ret, "writing guest memory: %s", strerror(-ret));
 		goto out_tmp;
 	}
 
 	uint8_t hdr[HEADER_SIZE];
-	fill_header(hdr, dvm_vm_mem_size(vm), nr, &body, mem_crc);
+	fill_header(hdr, mem_size, nr, &body, mem_crc);
 	ret = write_file(tmp, "state", &state_fd);
 	if (!ret)
 		ret = write_all(state_fd, hdr, sizeof(hdr));
 	if (!ret && body.len)
 		ret = write_all(state_fd, body.data, body.len);
-	if (!ret && fsync(state_fd))
-		ret = -errno;
 	if (ret) {
 		fail(err, errlen, ret, "writing the device state: %s", strerror(-ret));
+		goto out_tmp;
+	}
+	/* Both files on disk before the name says the snapshot is there. */
+	report(progress, "sync", mem_size, mem_size);
+	if (fsync(mem_fd) || fsync(state_fd)) {
+		ret = fail(err, errlen, -errno, "syncing the snapshot: %s", strerror(errno));
 		goto out_tmp;
 	}
 	/* Only a complete snapshot gets the name; an older one is replaced. */
@@ -329,6 +394,7 @@ int dvm_snapshot_save(struct dvm_vm *vm, const char *dir, char *err, size_t errl
 	}
 	if (had_old)
 		remove_tree(old);
+	report(progress, "done", mem_size, mem_size);
 	goto out;
 out_tmp:
 	remove_tree(tmp);
@@ -449,26 +515,99 @@ static int parse_body(const uint8_t *p, size_t len, uint32_t nr, struct parsed_d
 	return 0;
 }
 
-static int verify_memory(int fd, uint64_t size, uint32_t want, char *err, size_t errlen)
+#define VERIFY_CHUNK (4u << 20)
+
+static int pread_all(int fd, uint8_t *p, size_t len, uint64_t at)
 {
-	uint8_t *chunk = malloc(1 << 20);
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EIO; /* an error, or the file shrank under us */
+		p += n;
+		at += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Version 1: CRC-32 of the whole file, holes read as zeros. */
+static int verify_memory_v1(int fd, uint64_t size, uint32_t want, char *err, size_t errlen)
+{
+	uint8_t *chunk = malloc(VERIFY_CHUNK);
 	uLong sum = crc32(0, Z_NULL, 0);
-	uint64_t done = 0;
 
 	if (!chunk)
 		return -ENOMEM;
-	while (done < size) {
-		size_t n = size - done < (1 << 20) ? (size_t)(size - done) : (1 << 20);
-		ssize_t r = pread(fd, chunk, n, (off_t)done);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
+	for (uint64_t done = 0; done < size;) {
+		size_t n = size - done < VERIFY_CHUNK ? (size_t)(size - done) : VERIFY_CHUNK;
+		if (pread_all(fd, chunk, n, done)) {
 			free(chunk);
 			return fail(err, errlen, -EIO, "memory: short read at %#llx",
 				    (unsigned long long)done);
 		}
-		sum = crc32(sum, chunk, (uInt)r);
-		done += (uint64_t)r;
+		sum = crc32(sum, chunk, (uInt)n);
+		done += n;
+	}
+	free(chunk);
+	if ((uint32_t)sum != want)
+		return fail(err, errlen, -EINVAL, "memory: checksum mismatch (corrupted snapshot)");
+	return 0;
+}
+
+/*
+ * Version 2: the checksum over the non-zero pages (crc_page), read from the
+ * file's data extents only; a page read as zero counts as a hole, so a file
+ * system that keeps no holes gives the same sum.  Without SEEK_DATA, the
+ * whole file is read.
+ */
+static int verify_memory_v2(int fd, uint64_t size, uint32_t want, char *err, size_t errlen)
+{
+	uint8_t *chunk = malloc(VERIFY_CHUNK);
+	uLong sum = crc32(0, Z_NULL, 0);
+	uint64_t pos = 0; /* page-aligned; everything below it is summed */
+	bool seek = true;
+
+	if (!chunk)
+		return -ENOMEM;
+	while (pos < size) {
+		uint64_t start = pos, end = size;
+		if (seek) {
+			off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
+			if (d < 0 && errno == ENXIO)
+				break; /* holes to the end */
+			if (d < 0) {
+				seek = false; /* not supported here: read the rest */
+			} else {
+				off_t h = lseek(fd, d, SEEK_HOLE);
+				start = (uint64_t)d & ~(uint64_t)(PAGE - 1);
+				if (start < pos)
+					start = pos;
+				end =
+				    h < 0 ? size : ((uint64_t)h + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+				if (start >= size)
+					break;
+				if (end > size)
+					end = size;
+				if (end <= start)
+					end = start + PAGE; /* always make progress */
+			}
+		}
+		while (start < end) {
+			size_t n =
+			    end - start < VERIFY_CHUNK ? (size_t)(end - start) : VERIFY_CHUNK;
+			if (pread_all(fd, chunk, n, start)) {
+				free(chunk);
+				return fail(err, errlen, -EIO, "memory: short read at %#llx",
+					    (unsigned long long)start);
+			}
+			for (size_t k = 0; k < n; k += PAGE)
+				if (!page_is_zero(chunk + k))
+					sum = crc_page(sum, start + k, chunk + k);
+			start += n;
+		}
+		pos = end;
 	}
 	free(chunk);
 	if ((uint32_t)sum != want)
@@ -512,9 +651,11 @@ static int restore_state(const uint8_t *state, size_t len, const char *label, in
 		return fail(err, errlen, -EINVAL, "%s: not a dvm snapshot", label);
 	if (get32(state + 60) != crc(state, 60))
 		return fail(err, errlen, -EINVAL, "%s: header checksum mismatch", label);
-	if (get32(state + 8) != DVM_SNAPSHOT_VERSION || get32(state + 12) != HEADER_SIZE)
-		return fail(err, errlen, -EINVAL, "%s: snapshot version %u, this dvm reads %u",
-			    label, get32(state + 8), DVM_SNAPSHOT_VERSION);
+	uint32_t version = get32(state + 8);
+	if ((version != 1 && version != DVM_SNAPSHOT_VERSION) || get32(state + 12) != HEADER_SIZE)
+		return fail(err, errlen, -EINVAL,
+			    "%s: snapshot version %u, this dvm reads versions 1 to %u", label,
+			    version, DVM_SNAPSHOT_VERSION);
 	uint64_t mem_size = get64(state + 16);
 	nr = get32(state + 24);
 	if (get32(state + 28) != len - HEADER_SIZE || nr == 0 || nr > MAX_DEVICES ||
@@ -538,7 +679,8 @@ static int restore_state(const uint8_t *state, size_t len, const char *label, in
 		goto out;
 	}
 	if (!(flags & DVM_RESTORE_NO_VERIFY)) {
-		ret = verify_memory(mem_fd, mem_size, get32(state + 36), err, errlen);
+		ret = (version == 1 ? verify_memory_v1 : verify_memory_v2)(
+		    mem_fd, mem_size, get32(state + 36), err, errlen);
 		if (ret)
 			goto out;
 	}
