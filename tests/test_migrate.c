@@ -223,11 +223,11 @@ static void test_bad_records(void **st)
 
 	/* Version, memory size. */
 	header(&s, MEM);
-	uint32_t v = 2;
+	uint32_t v = 1;
 	memcpy(s.p + 8, &v, 4);
 	uint32_t c = crc(s.p, 28);
 	memcpy(s.p + 28, &c, 4);
-	refused(&s, s.len, "version 2");
+	refused(&s, s.len, "version 1, this dvm reads version 2 only");
 	s.len = 0;
 	header(&s, 12345);
 	refused(&s, s.len, "bad memory size");
