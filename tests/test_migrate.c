@@ -532,9 +532,9 @@ static void test_resumes_before_go(void **st)
 		int ret;
 		const char *want;
 	} cases[] = {
-	    {CLOSE_BEFORE_READY, 2000, -ECONNRESET, "closed the connection without starting"},
+	    {CLOSE_BEFORE_READY, 2000, -ECONNABORTED, "closed the connection without starting"},
 	    {ERROR_BEFORE_READY, 2000, -EREMOTEIO, "the destination refused: EIO x"},
-	    {JUNK_BEFORE_READY, 2000, -EPROTO, "unexpected answer from the destination: hello"},
+	    {JUNK_BEFORE_READY, 2000, -EBADMSG, "unexpected answer from the destination: hello"},
 	    {SILENT, 300, -ETIMEDOUT, "not ready: no answer in 300 ms"},
 	    {READY_CLOSE, 2000, -EPIPE, "sending the go-ahead"},
 	};

@@ -119,7 +119,9 @@ static int send_all(struct sender *s, const void *p, size_t n)
 			int e = w < 0 ? errno : EIO;
 			if (e == EAGAIN || e == EWOULDBLOCK)
 				e = ETIMEDOUT;
-			return fail(s->err, s->errlen, -e, "sending: %s", strerror(e));
+			/* dvm ctl takes ECONNRESET for its own socket's failure. */
+			return fail(s->err, s->errlen, e == ECONNRESET ? -ECONNABORTED : -e,
+				    "sending: %s", strerror(e));
 		}
 		q += w;
 		n -= (size_t)w;
@@ -271,9 +273,12 @@ static int wait_ready(struct sender *s, unsigned timeout_ms)
 	char line[512], why[64];
 	int ret = read_line(s, timeout_ms, line, sizeof(line));
 
+	/* Not ECONNRESET or EPROTO: dvm ctl takes those for its own socket's. */
 	if (ret == -ECONNRESET)
-		return fail(s->err, s->errlen, ret,
+		return fail(s->err, s->errlen, -ECONNABORTED,
 			    "the destination closed the connection without starting");
+	if (ret == -EPROTO)
+		ret = -EBADMSG;
 	if (ret)
 		return fail(s->err, s->errlen, ret, "the destination is not ready: %s",
 			    line_error(ret, timeout_ms, why, sizeof(why)));
@@ -281,7 +286,7 @@ static int wait_ready(struct sender *s, unsigned timeout_ms)
 		return 0;
 	if (!strncmp(line, "error ", 6))
 		return fail(s->err, s->errlen, -EREMOTEIO, "the destination refused: %s", line + 6);
-	return fail(s->err, s->errlen, -EPROTO, "unexpected answer from the destination: %.100s",
+	return fail(s->err, s->errlen, -EBADMSG, "unexpected answer from the destination: %.100s",
 		    line);
 }
 
