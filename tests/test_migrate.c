@@ -361,6 +361,7 @@ enum script {
 	GO_JUNK,	    /* ready, go, "runnin" */
 	GO_SILENT,	    /* ready, go, then nothing (the source times out) */
 	GO_RUNNING,	    /* the real thing: ready, go, start, running */
+	EARLY_ERROR,	    /* reads the header, answers "error", closes mid-stream */
 };
 
 struct fake_dst {
@@ -387,6 +388,13 @@ static void *fake_dst_main(void *arg)
 	f->got_go = 1;
 	if (dvm_migrate_accept(f->lfd, f->path, &fd, err, sizeof(err)))
 		return NULL;
+	if (f->script == EARLY_ERROR) {
+		uint8_t h[DVM_MIG_HEADER_SIZE];
+		assert_int_equal(recv(fd, h, sizeof(h), MSG_WAITALL), (ssize_t)sizeof(h));
+		dvm_migrate_answer(fd, -EINVAL, "no thanks");
+		f->received = 1;
+		goto out;
+	}
 	f->received = dvm_migrate_receive(fd, DVM_VM_NO_KVM, &r, err, sizeof(err));
 	if (f->received) {
 		fprintf(stderr, "fake destination: %s\n", err);
@@ -429,7 +437,7 @@ static void *fake_dst_main(void *arg)
 	}
 out:
 	close(fd);
-	if (!f->received) {
+	if (f->received == 0) {
 		dvm_restored_free(&r);
 		if (f->script == GO_RUNNING && !f->got_go)
 			f->vm = r.vm;
@@ -511,6 +519,12 @@ static int handover(enum script script, unsigned ack_ms, struct fake_dst *f, str
 	struct dvm_migrate_opts o = {
 	    .ack_timeout_ms = ack_ms, .progress = on_progress, .progress_arg = ph};
 	*vm_out = running_vm();
+	if (script == EARLY_ERROR) {
+		/* Pages that are not zero: more than the socket holds. */
+		uint8_t *m = dvm_vm_gpa_to_hva(*vm_out, 0, MEM);
+		assert_non_null(m);
+		memset(m, 0xa5, MEM);
+	}
 	int ret = dvm_migrate_send(*vm_out, uri, &o, &stats, err, errlen);
 	unsigned after = ph->n;
 	pthread_join(t, NULL);
@@ -518,7 +532,7 @@ static int handover(enum script script, unsigned ack_ms, struct fake_dst *f, str
 	close(f->done[0]);
 	close(f->done[1]);
 	rmdir(tmpl);
-	assert_int_equal(f->received, 0);
+	assert_int_equal(f->received, script == EARLY_ERROR);
 	return ret;
 }
 
@@ -537,6 +551,8 @@ static void test_resumes_before_go(void **st)
 	    {JUNK_BEFORE_READY, 2000, -EBADMSG, "unexpected answer from the destination: hello"},
 	    {SILENT, 300, -ETIMEDOUT, "not ready: no answer in 300 ms"},
 	    {READY_CLOSE, 2000, -EPIPE, "sending the go-ahead"},
+	    {EARLY_ERROR, 2000, -EPIPE,
+	     "sending: Broken pipe; the destination said: EINVAL no thanks"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct fake_dst f;

@@ -311,6 +311,22 @@ static int wait_running(struct sender *s, unsigned timeout_ms)
 		    why);
 }
 
+/* A send failed before "go": a destination that refused the stream (a
+ * version-1 dvm, say) closes after its "error" line; show that line. */
+static void peer_said(struct sender *s)
+{
+	char line[256];
+	size_t at = strlen(s->err);
+	ssize_t n = recv(s->fd, line, sizeof(line) - 1, MSG_DONTWAIT);
+
+	if (n <= 6 || memcmp(line, "error ", 6))
+		return;
+	line[n] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	if (at < s->errlen)
+		snprintf(s->err + at, s->errlen - at, "; the destination said: %s", line + 6);
+}
+
 static void progress(const struct dvm_migrate_opts *o, const char *phase,
 		     const struct dvm_migrate_stats *st)
 {
@@ -480,6 +496,8 @@ out:
 	 * keeps it: the one pause an operator's resume undoes. */
 	if (!committed && ret == -EINPROGRESS)
 		ret = -EIO; /* reserved for the unknown outcome */
+	if (!committed && s.fd >= 0 && (ret == -EPIPE || ret == -ECONNABORTED) && err && errlen)
+		peer_said(&s);
 	if (paused && !(committed && ret == -EINPROGRESS))
 		dvm_vm_resume(vm);
 	if (s.fd >= 0)
