@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# Live-migration downtime (pause to the destination's "running") and total
-# time, for an idle guest (guests/counter.elf: a line every 30 ms) and a
-# busy one (guests/dirty.elf: 2048 pages rewritten as fast as it can), over
-# a unix socket on this host.  Medians of ROUNDS (default 5).
+# Live-migration downtime (pause to the destination's "running", through the
+# ready/go handover) and total time, for an idle guest (guests/counter.elf: a
+# line every 30 ms) and a busy one (guests/dirty.elf: 2048 pages rewritten as
+# fast as it can), over a unix socket on this host.  Medians of ROUNDS
+# (default 5).
 #
 #   bash bench/migrate.sh [BUILD_DIR]       (default: build/ in the repository)
 set -u

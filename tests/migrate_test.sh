@@ -5,6 +5,11 @@
 # vCPUs, over a unix socket and over TCP); the source ends with status 0 and
 # "migrated to"; a missing or refusing destination leaves the source running
 # to the end of its count; a destination fed garbage starts nothing (status 2).
+# The handover against fake peers (tests/migrate_peer.py): a destination that
+# closes before "ready" or answers "error" after "go" leaves the source
+# counting; one that takes "go" and closes leaves the source paused, silent
+# until `dvm ctl resume`, then counting on; a destination given a whole
+# valid stream but no "go" exits 2 without running the guest.
 # usage: migrate_test.sh DVM GUEST_DIR
 set -u
 dvm=$1
@@ -139,6 +144,79 @@ wait_exit $dpid
 st=$?
 [ $st -eq 2 ] || fail "dst-error: the destination ended with $st, expected 2"
 grep -q '^count' "$work/err.dst" && fail "dst-error: the destination ran the guest"
+
+# ---- the handover against fake peers ----
+peer="python3 $(dirname "$0")/migrate_peer.py"
+
+# fake_dst NAME MODE [FILE]: a fake destination on $work/NAME.in; its pid in
+# $fpid once it listens.
+fake_dst() {
+	$peer dst "$work/$1.in" "$2" ${3:+"$3"} >"$work/$1.fake" 2>&1 &
+	fpid=$!
+	pids+=($fpid)
+	wait_text "$work/$1.fake" listening || fail "$1: the fake destination did not listen"
+}
+
+fake_dst closes close
+runs_on closes "unix:$work/closes.in" "closed the connection without starting"
+wait_exit $fpid
+
+fake_dst go-error go-error
+runs_on go-error "unix:$work/go-error.in" "the destination failed to start: EIO x"
+wait_exit $fpid
+grep -q '^got go$' "$work/go-error.fake" || fail "go-error: the source sent no go: $(cat "$work/go-error.fake")"
+
+# go, then silence: the outcome is unknown, the source stays paused and
+# silent until an operator resumes it; then it counts on, no gap, no repeat.
+w=$work/go-close
+fake_dst go-close go-close
+"$dvm" run --api-sock "$w.sock" --append max=60 "$guests/counter.elf" >"$w.src" 2>"$w.src.err" </dev/null &
+spid=$!
+pids+=($spid)
+wait_counts "$w.src" 5 || fail "go-close: the guest did not count"
+"$dvm" ctl "$w.sock" migrate "unix:$w.in" >"$w.ctl" 2>&1
+st=$?
+[ $st -eq 1 ] || fail "go-close: dvm ctl migrate: status $st, expected 1"
+grep -q "EINPROGRESS" "$w.ctl" && grep -q "did not confirm" "$w.ctl" &&
+	grep -q "stays paused" "$w.ctl" || fail "go-close: message: $(cat "$w.ctl")"
+wait_exit $fpid
+grep -q '^got go$' "$w.fake" || fail "go-close: the source sent no go: $(cat "$w.fake")"
+"$dvm" ctl "$w.sock" status >"$w.status" 2>&1
+grep -q '^state: paused$' "$w.status" || fail "go-close: not paused: $(cat "$w.status")"
+n1=$(grep -c '^count ' "$w.src")
+sleep 1 # 30 lines' worth of ticks: a running guest would count on
+n2=$(grep -c '^count ' "$w.src")
+[ "$n1" -eq "$n2" ] || fail "go-close: the paused source counted on ($n1 -> $n2)"
+[ "$n2" -lt 60 ] || fail "go-close: the count ended before the migration"
+"$dvm" ctl "$w.sock" resume >/dev/null 2>&1 || fail "go-close: resume failed"
+wait_exit $spid
+st=$?
+[ $st -eq 89 ] || fail "go-close: the source ended with $st after resume, expected 89"
+check_sequence 60 "$w.src" || fail "go-close: the source's count was disturbed"
+echo "ok: go-close (paused at count $n2 until resumed: $(head -c 160 "$w.ctl"))"
+
+# A whole valid stream, recorded from a real source, then replayed to a real
+# destination that is never told "go": it starts nothing (status 2).
+w=$work/rec
+fake_dst rec record "$w.stream"
+runs_on record "unix:$w.in" "the destination refused: ECANCELED recorded"
+wait_exit $fpid
+[ -s "$w.stream" ] || fail "record: no stream recorded"
+for mode in close junk; do
+	w=$work/nogo-$mode
+	"$dvm" run --incoming "unix:$w.in" >"$w.dst" 2>"$w.dst.err" </dev/null &
+	dpid=$!
+	pids+=($dpid)
+	wait_text "$w.dst.err" "waiting for a migration" || fail "nogo-$mode: the destination did not listen"
+	$peer src "$w.in" "$work/rec.stream" $mode >"$w.fake" 2>&1 || fail "nogo-$mode: $(cat "$w.fake")"
+	wait_exit $dpid
+	st=$?
+	grep -q '^answer ready$' "$w.fake" || fail "nogo-$mode: the stream was not taken: $(cat "$w.fake") $(cat "$w.dst.err")"
+	[ $st -eq 2 ] || fail "nogo-$mode: the destination ended with $st, expected 2"
+	grep -q "the source did not hand over" "$w.dst.err" || fail "nogo-$mode: message: $(cat "$w.dst.err")"
+	[ -s "$w.dst" ] && fail "nogo-$mode: the destination ran the guest: $(head -3 "$w.dst")"
+	echo "ok: nogo-$mode ($(tail -1 "$w.dst.err"))"
+done
 
 # Garbage and a truncated stream: refused, nothing starts (status 2).
 garbage() {

@@ -6,8 +6,17 @@
  * a missing or doubled state, a page count that doesn't add up) is refused
  * with -EINVAL and no VM.  Also the dirty-log API's answers without KVM,
  * and that a migration to nowhere leaves the VM as it was.
+ *
+ * The handover (version 2) against fake peers on a unix socket, without
+ * KVM: a fake destination (the real stream reader, then scripted answers)
+ * shows the source resumes whenever the destination cannot have started,
+ * stays paused (-EINPROGRESS, one pause) when the go-ahead went out
+ * unconfirmed, and stops as migrated on "running"; a fake source shows
+ * the destination's dvm_migrate_ready() says go only on exactly "go".
  */
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -223,11 +233,11 @@ static void test_bad_records(void **st)
 
 	/* Version, memory size. */
 	header(&s, MEM);
-	uint32_t v = 2;
+	uint32_t v = 1;
 	memcpy(s.p + 8, &v, 4);
 	uint32_t c = crc(s.p, 28);
 	memcpy(s.p + 28, &c, 4);
-	refused(&s, s.len, "version 2");
+	refused(&s, s.len, "version 1, this dvm reads version 2 only");
 	s.len = 0;
 	header(&s, 12345);
 	refused(&s, s.len, "bad memory size");
@@ -338,13 +348,429 @@ static void test_no_kvm_send(void **st)
 	dvm_vm_shutdown(vm);
 }
 
+/* ---- the handover against fake peers ---- */
+
+enum script {
+	CLOSE_BEFORE_READY, /* reads the stream, closes */
+	ERROR_BEFORE_READY, /* "error EIO ..." instead of ready */
+	JUNK_BEFORE_READY,  /* "hello" instead of ready */
+	SILENT,		    /* never answers (the source times out) */
+	READY_CLOSE,	    /* ready, closes before the go arrives */
+	GO_CLOSE,	    /* ready, reads go, closes without running */
+	GO_ERROR,	    /* ready, go, "error EIO x" */
+	GO_JUNK,	    /* ready, go, "runnin" */
+	GO_SILENT,	    /* ready, go, then nothing (the source times out) */
+	GO_RUNNING,	    /* the real thing: ready, go, start, running */
+	EARLY_ERROR,	    /* reads the header, answers "error", closes mid-stream */
+};
+
+struct fake_dst {
+	enum script script;
+	char path[108];
+	int lfd;
+	int done[2];	   /* a pipe: written once the fake closed (READY_CLOSE) */
+	int got_go;	   /* dvm_migrate_ready's return */
+	int received;	   /* dvm_migrate_receive's return */
+	struct dvm_vm *vm; /* GO_RUNNING: the VM it built and started */
+};
+
+static void say(int fd, const char *line)
+{
+	assert_int_equal(send(fd, line, strlen(line), MSG_NOSIGNAL), (ssize_t)strlen(line));
+}
+
+static void *fake_dst_main(void *arg)
+{
+	struct fake_dst *f = arg;
+	struct dvm_restored r;
+	char err[256] = "";
+	int fd;
+	f->got_go = 1;
+	if (dvm_migrate_accept(f->lfd, f->path, &fd, err, sizeof(err)))
+		return NULL;
+	if (f->script == EARLY_ERROR) {
+		uint8_t h[DVM_MIG_HEADER_SIZE];
+		assert_int_equal(recv(fd, h, sizeof(h), MSG_WAITALL), (ssize_t)sizeof(h));
+		dvm_migrate_answer(fd, -EINVAL, "no thanks");
+		f->received = 1;
+		goto out;
+	}
+	f->received = dvm_migrate_receive(fd, DVM_VM_NO_KVM, &r, err, sizeof(err));
+	if (f->received) {
+		fprintf(stderr, "fake destination: %s\n", err);
+		goto out;
+	}
+	switch (f->script) {
+	case ERROR_BEFORE_READY:
+		dvm_migrate_answer(fd, -EIO, "x");
+		break;
+	case JUNK_BEFORE_READY:
+		say(fd, "hello\n");
+		break;
+	case SILENT:
+	case GO_SILENT:
+		if (f->script == GO_SILENT)
+			f->got_go = dvm_migrate_ready(fd, 5000, err, sizeof(err));
+		/* Until the source gives up and closes. */
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		poll(&p, 1, 10000);
+		break;
+	case READY_CLOSE:
+		say(fd, "ready\n");
+		break;
+	case GO_CLOSE:
+	case GO_ERROR:
+	case GO_JUNK:
+	case GO_RUNNING:
+		f->got_go = dvm_migrate_ready(fd, 5000, err, sizeof(err));
+		if (f->got_go)
+			break;
+		if (f->script == GO_ERROR)
+			say(fd, "error EIO x\n");
+		else if (f->script == GO_JUNK)
+			say(fd, "runnin\n");
+		else if (f->script == GO_RUNNING)
+			dvm_migrate_answer(fd, dvm_vm_start(r.vm), "start");
+		break;
+	default:
+		break;
+	}
+out:
+	close(fd);
+	if (f->received == 0) {
+		dvm_restored_free(&r);
+		if (f->script == GO_RUNNING && !f->got_go)
+			f->vm = r.vm;
+		else
+			dvm_vm_shutdown(r.vm);
+	}
+	assert_int_equal(write(f->done[1], "x", 1), 1);
+	return NULL;
+}
+
+struct phases {
+	char seen[8][16];
+	uint64_t dirty[8];
+	unsigned n;
+	struct fake_dst *wait_for; /* "handover" waits until this fake closed */
+};
+
+static void on_progress(void *arg, const char *phase, const struct dvm_migrate_stats *st)
+{
+	struct phases *ph = arg;
+	if (ph->n < 8) {
+		snprintf(ph->seen[ph->n], sizeof(ph->seen[0]), "%s", phase);
+		ph->dirty[ph->n] = st->dirty;
+	}
+	ph->n++;
+	if (ph->wait_for && !strcmp(phase, "handover")) {
+		char c;
+		assert_int_equal(read(ph->wait_for->done[0], &c, 1), 1);
+		assert_int_equal(write(ph->wait_for->done[1], "x", 1), 1); /* for the join */
+	}
+}
+
+/* A started VM (without KVM unless flags say 0): serial and debug-exit. */
+static struct dvm_vm *vm_with(uint32_t flags)
+{
+	struct dvm_vm_config cfg = {.mem_size = MEM, .flags = flags};
+	struct dvm_vm *vm;
+	assert_int_equal(dvm_vm_create(&cfg, &vm), 0);
+	struct kvm_create_device cd = {.type = DVM_DEV_TYPE_SERIAL_8250};
+	assert_int_equal(dvm_create_device(vm, &cd), 0);
+	cd = (struct kvm_create_device){.type = DVM_DEV_TYPE_DEBUG_EXIT};
+	assert_int_equal(dvm_create_device(vm, &cd), 0);
+	assert_int_equal(dvm_vm_start(vm), 0);
+	return vm;
+}
+
+static struct dvm_vm *running_vm(void)
+{
+	return vm_with(DVM_VM_NO_KVM);
+}
+
+static void end_vm(struct dvm_vm *vm)
+{
+	dvm_vm_request_stop(vm, DVM_STOP_QUIT, 0, "done");
+	dvm_vm_wait(vm, NULL, NULL);
+	dvm_vm_shutdown(vm);
+}
+
+/* Migrate a fresh VM to a fake destination running script; the VM is
+ * returned for the caller to inspect and end. */
+static int handover(enum script script, unsigned ack_ms, struct fake_dst *f, struct phases *ph,
+		    struct dvm_vm **vm_out, char *err, size_t errlen)
+{
+	char uri[120], tmpl[] = "/tmp/dvm-mig-XXXXXX";
+	struct dvm_migrate_stats stats;
+	pthread_t t;
+
+	memset(f, 0, sizeof(*f));
+	memset(ph, 0, sizeof(*ph));
+	f->script = script;
+	assert_non_null(mkdtemp(tmpl));
+	snprintf(f->path, sizeof(f->path), "%s/in", tmpl);
+	snprintf(uri, sizeof(uri), "unix:%s", f->path);
+	assert_int_equal(dvm_migrate_listen(uri, &f->lfd, err, errlen), 0);
+	assert_int_equal(pipe(f->done), 0);
+	assert_int_equal(pthread_create(&t, NULL, fake_dst_main, f), 0);
+	if (script == READY_CLOSE)
+		ph->wait_for = f;
+	struct dvm_migrate_opts o = {
+	    .ack_timeout_ms = ack_ms, .progress = on_progress, .progress_arg = ph};
+	*vm_out = running_vm();
+	if (script == EARLY_ERROR) {
+		/* Pages that are not zero: more than the socket holds. */
+		uint8_t *m = dvm_vm_gpa_to_hva(*vm_out, 0, MEM);
+		assert_non_null(m);
+		memset(m, 0xa5, MEM);
+	}
+	int ret = dvm_migrate_send(*vm_out, uri, &o, &stats, err, errlen);
+	unsigned after = ph->n;
+	pthread_join(t, NULL);
+	assert_int_equal(ph->n, after); /* never called after the return */
+	close(f->done[0]);
+	close(f->done[1]);
+	rmdir(tmpl);
+	assert_int_equal(f->received, script == EARLY_ERROR);
+	return ret;
+}
+
+/* Every failure before the go-ahead: the source runs on, unpaused. */
+static void test_resumes_before_go(void **st)
+{
+	(void)st;
+	static const struct {
+		enum script script;
+		unsigned ack_ms;
+		int ret;
+		const char *want;
+	} cases[] = {
+	    {CLOSE_BEFORE_READY, 2000, -ECONNABORTED, "closed the connection without starting"},
+	    {ERROR_BEFORE_READY, 2000, -EREMOTEIO, "the destination refused: EIO x"},
+	    {JUNK_BEFORE_READY, 2000, -EBADMSG, "unexpected answer from the destination: hello"},
+	    {SILENT, 300, -ETIMEDOUT, "not ready: no answer in 300 ms"},
+	    {READY_CLOSE, 2000, -EPIPE, "sending the go-ahead"},
+	    {EARLY_ERROR, 2000, -EPIPE,
+	     "sending: Broken pipe; the destination said: EINVAL no thanks"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake_dst f;
+		struct phases ph;
+		struct dvm_vm *vm;
+		char err[300] = "";
+		int ret =
+		    handover(cases[i].script, cases[i].ack_ms, &f, &ph, &vm, err, sizeof(err));
+		if (ret != cases[i].ret || !strstr(err, cases[i].want))
+			fail_msg("case %zu: ret %d err '%s', wanted %d '%s'", i, ret, err,
+				 cases[i].ret, cases[i].want);
+		assert_int_equal(dvm_vm_state(vm), DVM_VM_RUNNING);
+		assert_int_equal(dvm_vm_resume(vm), -EINVAL); /* no pause left behind */
+		end_vm(vm);
+	}
+}
+
+/* "error" after go: the destination did not start; the source resumes. */
+static void test_error_after_go(void **st)
+{
+	(void)st;
+	struct fake_dst f;
+	struct phases ph;
+	struct dvm_vm *vm;
+	char err[300] = "";
+	assert_int_equal(handover(GO_ERROR, 2000, &f, &ph, &vm, err, sizeof(err)), -EREMOTEIO);
+	assert_int_equal(f.got_go, 0);
+	assert_non_null(strstr(err, "the destination failed to start: EIO x"));
+	assert_int_equal(dvm_vm_state(vm), DVM_VM_RUNNING);
+	assert_int_equal(dvm_vm_resume(vm), -EINVAL);
+	end_vm(vm);
+}
+
+/* Go sent, no confirmation: paused, by exactly one pause. */
+static void test_unknown_after_go(void **st)
+{
+	(void)st;
+	static const struct {
+		enum script script;
+		unsigned ack_ms;
+		const char *why;
+	} cases[] = {
+	    {GO_CLOSE, 2000, "(it closed the connection)"},
+	    {GO_JUNK, 2000, "(it answered 'runnin')"},
+	    {GO_SILENT, 300, "(no answer in 300 ms)"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake_dst f;
+		struct phases ph;
+		struct dvm_vm *vm;
+		char err[300] = "";
+		int ret =
+		    handover(cases[i].script, cases[i].ack_ms, &f, &ph, &vm, err, sizeof(err));
+		if (ret != -EINPROGRESS || !strstr(err, cases[i].why) ||
+		    !strstr(err, "did not confirm") || !strstr(err, "stays paused"))
+			fail_msg("case %zu: ret %d err '%s'", i, ret, err);
+		assert_int_equal(f.got_go, 0);
+		assert_int_equal(dvm_vm_state(vm), DVM_VM_PAUSED);
+		assert_int_equal(dvm_vm_resume(vm), 0); /* what dvm ctl resume does */
+		assert_int_equal(dvm_vm_state(vm), DVM_VM_RUNNING);
+		assert_int_equal(dvm_vm_resume(vm), -EINVAL);
+		end_vm(vm);
+	}
+}
+
+/* The whole handover with the real destination calls: the source stops as
+ * migrated, the destination's VM runs with the state sent; progress came
+ * in order (no dirty log without KVM: everything is sent paused). */
+static void test_round_trip(void **st)
+{
+	(void)st;
+	struct fake_dst f;
+	struct phases ph;
+	struct dvm_vm *vm;
+	char err[300] = "";
+	enum dvm_stop_reason reason;
+	const char *msg;
+	assert_int_equal(handover(GO_RUNNING, 2000, &f, &ph, &vm, err, sizeof(err)), 0);
+	assert_int_equal(f.got_go, 0);
+	assert_int_equal(dvm_vm_state(vm), DVM_VM_STOPPED);
+	assert_int_equal(dvm_vm_wait(vm, &reason, &msg), 0);
+	assert_int_equal(reason, DVM_STOP_MIGRATED);
+	assert_non_null(strstr(msg, "migrated to unix:"));
+	dvm_vm_shutdown(vm);
+	assert_non_null(f.vm);
+	assert_int_equal(dvm_vm_state(f.vm), DVM_VM_RUNNING);
+	end_vm(f.vm);
+	assert_int_equal(ph.n, 2);
+	assert_string_equal(ph.seen[0], "stop-and-copy");
+	assert_int_equal(ph.dirty[0], MEM / 4096);
+	assert_string_equal(ph.seen[1], "handover");
+}
+
+/* With KVM: one pre-copy round reported before the stop and copy. */
+static void test_progress_kvm(void **st)
+{
+	(void)st;
+	struct dvm_vm_config cfg = {.mem_size = MEM};
+	struct dvm_vm *vm;
+	if (dvm_vm_create(&cfg, &vm)) {
+		skip();
+		return;
+	}
+	dvm_vm_shutdown(vm);
+	/* The fake destination builds a no-KVM VM from it; fine. */
+	struct fake_dst f;
+	struct phases ph;
+	char err[300] = "", uri[120], tmpl[] = "/tmp/dvm-mig-XXXXXX";
+	struct dvm_migrate_stats stats;
+	pthread_t t;
+	memset(&f, 0, sizeof(f));
+	memset(&ph, 0, sizeof(ph));
+	f.script = GO_RUNNING;
+	assert_non_null(mkdtemp(tmpl));
+	snprintf(f.path, sizeof(f.path), "%s/in", tmpl);
+	snprintf(uri, sizeof(uri), "unix:%s", f.path);
+	assert_int_equal(dvm_migrate_listen(uri, &f.lfd, err, sizeof(err)), 0);
+	assert_int_equal(pipe(f.done), 0);
+	assert_int_equal(pthread_create(&t, NULL, fake_dst_main, &f), 0);
+	vm = vm_with(0);
+	struct dvm_migrate_opts o = {.progress = on_progress, .progress_arg = &ph};
+	int ret = dvm_migrate_send(vm, uri, &o, &stats, err, sizeof(err));
+	pthread_join(t, NULL);
+	close(f.done[0]);
+	close(f.done[1]);
+	rmdir(tmpl);
+	if (ret)
+		fail_msg("ret %d: %s", ret, err);
+	assert_int_equal(stats.dirty_log, 1);
+	assert_int_equal(ph.n, 3);
+	assert_string_equal(ph.seen[0], "precopy");
+	assert_int_equal(ph.dirty[0], 0); /* no vCPU wrote anything */
+	assert_string_equal(ph.seen[1], "stop-and-copy");
+	assert_string_equal(ph.seen[2], "handover");
+	dvm_vm_wait(vm, NULL, NULL);
+	dvm_vm_shutdown(vm);
+	if (f.vm)
+		end_vm(f.vm);
+}
+
+/* The destination's side: "ready", then go only on exactly "go\n". */
+static int ready_with(const char *from_source, size_t n, bool close_after, unsigned ms, char *err,
+		      size_t errlen, char *rest)
+{
+	int sv[2];
+	char got[8] = "";
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	if (n)
+		assert_int_equal(write(sv[1], from_source, n), (ssize_t)n);
+	if (close_after)
+		shutdown(sv[1], SHUT_WR);
+	int ret = dvm_migrate_ready(sv[0], ms, err, errlen);
+	assert_int_equal(read(sv[1], got, 6), 6);
+	assert_memory_equal(got, "ready\n", 6);
+	if (rest) {
+		ssize_t r = recv(sv[0], rest, 15, MSG_DONTWAIT);
+		rest[r > 0 ? r : 0] = '\0';
+	}
+	close(sv[0]);
+	close(sv[1]);
+	return ret;
+}
+
+static void test_destination_waits_for_go(void **st)
+{
+	(void)st;
+	char err[256], rest[16];
+	assert_int_equal(ready_with("go\n", 3, false, 1000, err, sizeof(err), rest), 0);
+	assert_string_equal(rest, "");
+	/* Nothing read past the go-ahead. */
+	assert_int_equal(ready_with("go\nXYZ", 6, false, 1000, err, sizeof(err), rest), 0);
+	assert_string_equal(rest, "XYZ");
+	assert_int_equal(ready_with("", 0, true, 1000, err, sizeof(err), NULL), -ECONNRESET);
+	assert_non_null(strstr(err, "closed the connection"));
+	assert_int_equal(ready_with("go", 2, true, 1000, err, sizeof(err), NULL), -ECONNRESET);
+	assert_int_equal(ready_with("go", 2, false, 200, err, sizeof(err), NULL), -ETIMEDOUT);
+	assert_non_null(strstr(err, "no go-ahead in 200 ms"));
+	assert_int_equal(ready_with("", 0, false, 200, err, sizeof(err), NULL), -ETIMEDOUT);
+	static const char *const junk[] = {"GO\n", "go \n",	"go\r\n", "g\n",
+					   "\n",   "running\n", "gogo\n", "go go go go go go go\n"};
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		int ret = ready_with(junk[i], strlen(junk[i]), false, 1000, err, sizeof(err), NULL);
+		if (ret != -EPROTO || !strstr(err, "instead of the go-ahead"))
+			fail_msg("'%s': ret %d err '%s'", junk[i], ret, err);
+	}
+	assert_int_equal(ready_with("\0go\n", 4, false, 1000, err, sizeof(err), NULL), -EPROTO);
+	assert_non_null(strstr(err, "'?go?'"));
+	/* A source gone before "ready": the send fails. */
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	close(sv[1]);
+	assert_int_equal(dvm_migrate_ready(sv[0], 1000, err, sizeof(err)), -EPIPE);
+	close(sv[0]);
+	/* An answer with a newline in its message stays one line. */
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(dvm_migrate_answer(sv[0], -EIO, "two\nlines"), 0);
+	char line[64] = "";
+	assert_true(read(sv[1], line, sizeof(line) - 1) > 0);
+	assert_string_equal(line, "error EIO two lines\n");
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	dvm_register_builtin_devices();
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_good),	cmocka_unit_test(test_truncated),
-	    cmocka_unit_test(test_corrupt),	cmocka_unit_test(test_bad_records),
+	    cmocka_unit_test(test_good),
+	    cmocka_unit_test(test_truncated),
+	    cmocka_unit_test(test_corrupt),
+	    cmocka_unit_test(test_bad_records),
 	    cmocka_unit_test(test_no_kvm_send),
+	    cmocka_unit_test(test_resumes_before_go),
+	    cmocka_unit_test(test_error_after_go),
+	    cmocka_unit_test(test_unknown_after_go),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_progress_kvm),
+	    cmocka_unit_test(test_destination_waits_for_go),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

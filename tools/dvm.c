@@ -1447,15 +1447,33 @@ static int run_machine(struct dvm_vm *vm, const struct run_options *o, int *vcpu
 		return DVM_STATUS_USAGE;
 	}
 
+	if (o->incoming) {
+		/* Built and checked: "ready".  Only the source's "go" lets the
+		 * guest start; without it the source resumes (or stays paused). */
+		char err[256] = "";
+		ret = dvm_migrate_ready(o->answer_fd, DVM_MIGRATE_GO_TIMEOUT_MS, err, sizeof(err));
+		if (ret) {
+			fprintf(stderr,
+				"dvm: the source did not hand over: %s; the guest was not "
+				"started\n",
+				err);
+			close(o->answer_fd);
+			dvm_ctl_server_stop(ctl);
+			free(vcpus);
+			pthread_mutex_lock(&signal_vm_lock);
+			signal_vm = NULL;
+			pthread_mutex_unlock(&signal_vm_lock);
+			return DVM_STATUS_USAGE;
+		}
+	}
 	ret = dvm_vm_start(vm);
 	*ran = true;
 	if (o->incoming) {
-		/* The source stops once it reads this; if it can't, it runs on and
-		 * this copy must not. */
+		/* After "go" the source resumes only on "error"; without our
+		 * "running" it stays paused, so this copy runs on. */
 		if (dvm_migrate_answer(o->answer_fd, ret, "a device failed to start") && !ret)
-			dvm_vm_request_stop(vm, DVM_STOP_HOST_ERROR, DVM_STATUS_HOST_ERROR,
-					    "the migration source went away before it was told "
-					    "we run");
+			fprintf(stderr, "dvm: the migration source did not take 'running'; it "
+					"stays paused there\n");
 		close(o->answer_fd);
 	}
 	struct halt_watch watch = {
@@ -1650,7 +1668,8 @@ static int cmd_restore(int argc, char **argv)
 /* ---- incoming migration ---- */
 
 /* dvm run --incoming URI: wait for one migration stream, build the machine
- * from it as dvm restore does, tell the source it runs, and run it. */
+ * from it as dvm restore does, answer "ready", and start it only on the
+ * source's "go" (include/dvm/migrate.h); exit 2 without it. */
 static int run_incoming(struct run_options *o)
 {
 	char err[256] = "";
@@ -1678,7 +1697,7 @@ static int run_incoming(struct run_options *o)
 		fprintf(stderr, "dvm: incoming migration refused: %s\n", err);
 		return ret == -EINVAL ? DVM_STATUS_USAGE : DVM_STATUS_HOST_ERROR;
 	}
-	o->answer_fd = conn; /* run_machine answers "running" once the VM starts */
+	o->answer_fd = conn; /* run_machine hands over: "ready", "go", "running" */
 	return run_restored(&r, o, deferred);
 }
 

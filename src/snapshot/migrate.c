@@ -104,6 +104,8 @@ struct sender {
 	struct dvm_migrate_stats *st;
 	char *err;
 	size_t errlen;
+	char in[512]; /* the destination's answers, read ahead */
+	size_t in_len;
 };
 
 static int send_all(struct sender *s, const void *p, size_t n)
@@ -117,7 +119,9 @@ static int send_all(struct sender *s, const void *p, size_t n)
 			int e = w < 0 ? errno : EIO;
 			if (e == EAGAIN || e == EWOULDBLOCK)
 				e = ETIMEDOUT;
-			return fail(s->err, s->errlen, -e, "sending: %s", strerror(e));
+			/* dvm ctl takes ECONNRESET for its own socket's failure. */
+			return fail(s->err, s->errlen, e == ECONNRESET ? -ECONNABORTED : -e,
+				    "sending: %s", strerror(e));
 		}
 		q += w;
 		n -= (size_t)w;
@@ -209,46 +213,125 @@ static int send_dirty(struct sender *s, const uint64_t *bm, size_t words)
 	return flush_pages(s);
 }
 
-/* The destination's one-line answer, waiting in slices so that a VM
- * stopped meanwhile (a signal) is noticed. */
-static int wait_answer(struct sender *s, unsigned timeout_ms)
+/*
+ * One line from the destination into line (without the newline), waiting
+ * in slices so that a VM stopped meanwhile (a signal, quit) is noticed.
+ * 0, -ETIMEDOUT, -ECONNRESET (closed), -EPROTO (no line), -ECANCELED; err
+ * is left to the caller, which knows what the failure means.
+ */
+static int read_line(struct sender *s, unsigned timeout_ms, char *line, size_t size)
 {
-	char line[512];
-	size_t n = 0;
 	struct timespec t0;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		if (memchr(line, '\n', n))
-			break;
-		if (n == sizeof(line) - 1)
-			return fail(s->err, s->errlen, -EPROTO,
-				    "the destination's answer is not a line");
+		char *nl = memchr(s->in, '\n', s->in_len);
+		if (nl) {
+			size_t n = (size_t)(nl - s->in);
+			if (n >= size)
+				return -EPROTO;
+			memcpy(line, s->in, n);
+			line[n] = '\0';
+			s->in_len -= n + 1;
+			memmove(s->in, nl + 1, s->in_len);
+			return 0;
+		}
+		if (s->in_len == sizeof(s->in))
+			return -EPROTO;
 		if (ms_since(&t0) > timeout_ms)
-			return fail(s->err, s->errlen, -ETIMEDOUT,
-				    "no answer from the destination in %u ms", timeout_ms);
+			return -ETIMEDOUT;
 		if (dvm_vm_state(s->vm) == DVM_VM_STOPPED)
-			return fail(s->err, s->errlen, -ECANCELED, "the VM stopped meanwhile");
+			return -ECANCELED;
 		struct pollfd p = {.fd = s->fd, .events = POLLIN};
-		int r = poll(&p, 1, 100);
-		if (r <= 0)
+		if (poll(&p, 1, 100) <= 0)
 			continue;
-		ssize_t got = recv(s->fd, line + n, sizeof(line) - 1 - n, 0);
+		ssize_t got = recv(s->fd, s->in + s->in_len, sizeof(s->in) - s->in_len, 0);
 		if (got < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (got <= 0)
-			return fail(s->err, s->errlen, -ECONNRESET,
-				    "the destination closed the connection without starting");
-		n += (size_t)got;
+			return -ECONNRESET;
+		s->in_len += (size_t)got;
 	}
-	line[n] = '\0';
-	*strchr(line, '\n') = '\0';
-	if (!strcmp(line, "running"))
+}
+
+static const char *line_error(int ret, unsigned timeout_ms, char *buf, size_t size)
+{
+	if (ret == -ETIMEDOUT)
+		snprintf(buf, size, "no answer in %u ms", timeout_ms);
+	else if (ret == -ECONNRESET)
+		snprintf(buf, size, "it closed the connection");
+	else if (ret == -ECANCELED)
+		snprintf(buf, size, "the VM here stopped meanwhile");
+	else
+		snprintf(buf, size, "its answer is not a line");
+	return buf;
+}
+
+/* Before "go": anything but "ready" means the destination will not run. */
+static int wait_ready(struct sender *s, unsigned timeout_ms)
+{
+	char line[512], why[64];
+	int ret = read_line(s, timeout_ms, line, sizeof(line));
+
+	/* Not ECONNRESET or EPROTO: dvm ctl takes those for its own socket's. */
+	if (ret == -ECONNRESET)
+		return fail(s->err, s->errlen, -ECONNABORTED,
+			    "the destination closed the connection without starting");
+	if (ret == -EPROTO)
+		ret = -EBADMSG;
+	if (ret)
+		return fail(s->err, s->errlen, ret, "the destination is not ready: %s",
+			    line_error(ret, timeout_ms, why, sizeof(why)));
+	if (!strcmp(line, "ready"))
 		return 0;
 	if (!strncmp(line, "error ", 6))
 		return fail(s->err, s->errlen, -EREMOTEIO, "the destination refused: %s", line + 6);
-	return fail(s->err, s->errlen, -EPROTO, "unexpected answer from the destination: %.100s",
+	return fail(s->err, s->errlen, -EBADMSG, "unexpected answer from the destination: %.100s",
 		    line);
+}
+
+/* After "go": "running", "error ..." (it did not start), or unknown. */
+static int wait_running(struct sender *s, unsigned timeout_ms)
+{
+	char line[512], why[64];
+	int ret = read_line(s, timeout_ms, line, sizeof(line));
+
+	if (!ret && !strcmp(line, "running"))
+		return 0;
+	if (!ret && !strncmp(line, "error ", 6))
+		return fail(s->err, s->errlen, -EREMOTEIO, "the destination failed to start: %s",
+			    line + 6);
+	if (!ret)
+		snprintf(why, sizeof(why), "it answered '%.20s'", line);
+	else
+		line_error(ret, timeout_ms, why, sizeof(why));
+	return fail(s->err, s->errlen, -EINPROGRESS,
+		    "the destination got the go-ahead but did not confirm (%s); the VM stays "
+		    "paused here: resume it only if the destination is not running",
+		    why);
+}
+
+/* A send failed before "go": a destination that refused the stream (a
+ * version-1 dvm, say) closes after its "error" line; show that line. */
+static void peer_said(struct sender *s)
+{
+	char line[256];
+	size_t at = strlen(s->err);
+	ssize_t n = recv(s->fd, line, sizeof(line) - 1, MSG_DONTWAIT);
+
+	if (n <= 6 || memcmp(line, "error ", 6))
+		return;
+	line[n] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
+	if (at < s->errlen)
+		snprintf(s->err + at, s->errlen - at, "; the destination said: %s", line + 6);
+}
+
+static void progress(const struct dvm_migrate_opts *o, const char *phase,
+		     const struct dvm_migrate_stats *st)
+{
+	if (o->progress)
+		o->progress(o->progress_arg, phase, st);
 }
 
 int dvm_migrate_send(struct dvm_vm *vm, const char *uri, const struct dvm_migrate_opts *opts,
@@ -262,7 +345,7 @@ int dvm_migrate_send(struct dvm_vm *vm, const char *uri, const struct dvm_migrat
 	size_t words = dvm_vm_dirty_bitmap_words(vm);
 	uint8_t *state = NULL;
 	size_t state_len = 0;
-	bool logging = false, paused = false;
+	bool logging = false, paused = false, committed = false;
 	int ret;
 
 	memset(stats, 0, sizeof(*stats));
@@ -294,7 +377,10 @@ int dvm_migrate_send(struct dvm_vm *vm, const char *uri, const struct dvm_migrat
 	}
 	set_timeouts(s.fd, o.io_timeout_ms);
 	if (connect(s.fd, (struct sockaddr *)&a.sa, a.len)) {
-		ret = fail(err, errlen, -errno, "connecting to %s: %s", uri, strerror(errno));
+		/* SO_SNDTIMEO ends a blocking connect with EINPROGRESS, which
+		 * means something else here. */
+		int e = errno == EINPROGRESS ? ETIMEDOUT : errno;
+		ret = fail(err, errlen, -e, "connecting to %s: %s", uri, strerror(e));
 		goto out;
 	}
 	uint8_t h[DVM_MIG_HEADER_SIZE] = {0};
@@ -321,8 +407,9 @@ int dvm_migrate_send(struct dvm_vm *vm, const char *uri, const struct dvm_migrat
 				fail(err, errlen, ret, "reading the dirty log: %s", strerror(-ret));
 				break;
 			}
-			if (count_bits(bm, words) < o.dirty_threshold ||
-			    stats->rounds > o.max_rounds)
+			stats->dirty = count_bits(bm, words);
+			progress(&o, "precopy", stats);
+			if (stats->dirty < o.dirty_threshold || stats->rounds > o.max_rounds)
 				break; /* bm is sent with the last ones */
 			s.round = stats->rounds++;
 			ret = send_dirty(&s, bm, words);
@@ -357,11 +444,14 @@ int dvm_migrate_send(struct dvm_vm *vm, const char *uri, const struct dvm_migrat
 			fail(err, errlen, ret, "reading the dirty log: %s", strerror(-ret));
 			goto out;
 		}
-		stats->last_dirty = count_bits(bm, words);
+		stats->last_dirty = stats->dirty = count_bits(bm, words);
+		progress(&o, "stop-and-copy", stats);
 		ret = send_dirty(&s, bm, words);
 	} else {
 		uint64_t before = stats->pages;
 		stats->rounds = 1;
+		stats->dirty = dvm_vm_mem_size(vm) / PAGE;
+		progress(&o, "stop-and-copy", stats);
 		ret = send_all_pages(&s);
 		stats->last_dirty = stats->pages - before;
 	}
@@ -373,8 +463,24 @@ int dvm_migrate_send(struct dvm_vm *vm, const char *uri, const struct dvm_migrat
 	ret = send_record(&s, DVM_MIG_STATE, 0, state, state_len);
 	if (!ret)
 		ret = send_record(&s, DVM_MIG_END, stats->pages, NULL, 0);
-	if (!ret)
-		ret = wait_answer(&s, o.ack_timeout_ms);
+	if (ret)
+		goto out;
+	progress(&o, "handover", stats);
+	ret = wait_ready(&s, o.ack_timeout_ms);
+	if (ret)
+		goto out;
+	/* From here the destination may run: this copy resumes only on its
+	 * word that it did not start. */
+	ret = send_all(&s, "go\n", 3);
+	if (ret) {
+		fail(err, errlen, ret,
+		     "sending the go-ahead: %s (the destination cannot have "
+		     "started)",
+		     strerror(-ret));
+		goto out;
+	}
+	committed = true;
+	ret = wait_running(&s, o.ack_timeout_ms);
 	if (ret)
 		goto out;
 	stats->downtime_ms = ms_since(&tp);
@@ -386,8 +492,14 @@ int dvm_migrate_send(struct dvm_vm *vm, const char *uri, const struct dvm_migrat
 out:
 	if (logging)
 		dvm_vm_dirty_log_stop(vm);
-	if (paused)
-		dvm_vm_resume(vm); /* after the stop this only balances the pause */
+	/* After the stop this only balances the pause.  An unknown outcome
+	 * keeps it: the one pause an operator's resume undoes. */
+	if (!committed && ret == -EINPROGRESS)
+		ret = -EIO; /* reserved for the unknown outcome */
+	if (!committed && s.fd >= 0 && (ret == -EPIPE || ret == -ECONNABORTED) && err && errlen)
+		peer_said(&s);
+	if (paused && !(committed && ret == -EINPROGRESS))
+		dvm_vm_resume(vm);
 	if (s.fd >= 0)
 		close(s.fd);
 	free(state);
@@ -536,7 +648,9 @@ int dvm_migrate_receive(int fd, uint32_t vm_flags, struct dvm_restored *out, cha
 	if (get32(h + 28) != crc(h, 28))
 		return fail(err, errlen, -EINVAL, "stream header checksum mismatch");
 	if (get32(h + 8) != DVM_MIGRATE_VERSION || get32(h + 12) != DVM_MIG_HEADER_SIZE)
-		return fail(err, errlen, -EINVAL, "migration stream version %u, this dvm reads %u",
+		return fail(err, errlen, -EINVAL,
+			    "migration stream version %u, this dvm reads version %u only (the "
+			    "source and the destination need the same one)",
 			    get32(h + 8), DVM_MIGRATE_VERSION);
 	uint64_t mem_size = get64(h + 16);
 	if (!mem_size || (mem_size & (PAGE - 1)) || mem_size > (1ull << 40) || get32(h + 24))
@@ -646,6 +760,63 @@ out:
 	return ret;
 }
 
+static int send_line(int fd, const char *line, size_t n)
+{
+	for (size_t at = 0; at < n;) {
+		ssize_t w = send(fd, line + at, n - at, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 && errno != EAGAIN ? -errno : -EPIPE;
+		at += (size_t)w;
+	}
+	return 0;
+}
+
+int dvm_migrate_ready(int fd, unsigned timeout_ms, char *err, size_t errlen)
+{
+	char line[16];
+	size_t n = 0;
+	struct timespec t0;
+	int ret = send_line(fd, "ready\n", 6);
+
+	if (ret)
+		return fail(err, errlen, ret, "answering ready: %s", strerror(-ret));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* A byte at a time: exactly "go\n", nothing read past it. */
+	while (n < sizeof(line)) {
+		double left = timeout_ms - ms_since(&t0);
+		if (left <= 0)
+			return fail(err, errlen, -ETIMEDOUT, "no go-ahead in %u ms", timeout_ms);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int r = poll(&p, 1, (int)left + 1);
+		if (r < 0 && errno != EINTR)
+			return fail(err, errlen, -errno, "waiting for the go-ahead: %s",
+				    strerror(errno));
+		if (r <= 0)
+			continue;
+		ssize_t got = recv(fd, line + n, 1, 0);
+		if (got < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (got < 0)
+			return fail(err, errlen, -errno, "waiting for the go-ahead: %s",
+				    strerror(errno));
+		if (got == 0)
+			return fail(err, errlen, -ECONNRESET,
+				    "it closed the connection instead of the go-ahead");
+		if (line[n++] == '\n')
+			break;
+	}
+	if (n == 3 && !memcmp(line, "go\n", 3))
+		return 0;
+	/* Show what came, printable. */
+	char shown[sizeof(line) + 1];
+	for (size_t i = 0; i < n; i++)
+		shown[i] = line[i] >= 0x20 && line[i] < 0x7f ? line[i] : '?';
+	shown[n] = '\0';
+	return fail(err, errlen, -EPROTO, "'%s' instead of the go-ahead", shown);
+}
+
 int dvm_migrate_answer(int fd, int ret, const char *msg)
 {
 	char line[400];
@@ -656,17 +827,11 @@ int dvm_migrate_answer(int fd, int ret, const char *msg)
 		n = snprintf(line, sizeof(line), "error %s %s\n",
 			     strerrorname_np(-ret) ? strerrorname_np(-ret) : "EIO",
 			     msg ? msg : strerror(-ret));
-	if (n >= (int)sizeof(line)) {
+	if (n >= (int)sizeof(line))
 		n = (int)sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	for (int at = 0; at < n;) {
-		ssize_t w = send(fd, line + at, (size_t)(n - at), MSG_NOSIGNAL);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -EPIPE;
-		at += (int)w;
-	}
-	return 0;
+	for (int i = 0; i < n - 1; i++) /* one line, whatever msg holds */
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = ' ';
+	line[n - 1] = '\n';
+	return send_line(fd, line, (size_t)n) ? -EPIPE : 0;
 }
