@@ -99,9 +99,21 @@ wait_text "$w.dst.err" "waiting for a migration" || fail "dirty: the destination
 spid=$!
 pids+=($spid)
 wait_text "$w.src" "^pass 128" || fail "dirty: the guest did not run"
+# A client watching events sees the migration's progress, then the exit.
+timeout 60 "$dvm" ctl "$w.sock" events >"$w.events" 2>"$w.events.err" &
+wpid=$!
+wait_text "$w.events.err" "watching" || fail "dirty: the event watcher did not connect"
 "$dvm" ctl --json "$w.sock" migrate "unix:$w.in" >"$w.ctl" 2>&1 || fail "dirty: migrate: $(cat "$w.ctl")"
 wait_exit $spid
 [ $? -eq 0 ] || fail "dirty: the source did not end with 0"
+wait $wpid || fail "dirty: the event watcher exited $?: $(cat "$w.events.err")"
+order=$(awk '/^migration /{sub(",", "", $3); print $3} /^guest-exit/{print "exit"}' "$w.events" |
+	uniq | tr '\n' ' ')
+[ "$order" = "precopy stop-and-copy handover exit " ] ||
+	fail "dirty: migration events in order: $order ($(cat "$w.events"))"
+[ "$(grep -c "^migration unix:$w.in: precopy" "$w.events")" -ge 2 ] ||
+	fail "dirty: one precopy event per round: $(cat "$w.events")"
+grep -q '^guest-exit: status 0 (migrated)' "$w.events" || fail "dirty: no guest-exit event"
 wait_exit $dpid
 st=$?
 [ $st -eq 89 ] || fail "dirty: the destination ended with $st: $(grep MISMATCH "$w.dst")"

@@ -159,8 +159,10 @@ static void test_call_errno_events(void **state)
 	assert_int_equal(dvm_client_call(x->c, "nope", NULL, &res), -ENOSYS);
 	assert_null(res);
 	assert_non_null(strstr(dvm_client_last_error(x->c), "nope"));
+	assert_true(dvm_client_error_is_remote(x->c)); /* the server said so */
 	assert_int_equal(dvm_client_call(x->c, "describe", "{\"type\":\"zz\"}", NULL), -ENODEV);
 	assert_int_equal(dvm_client_call(x->c, "describe", "[1]", NULL), -EINVAL);
+	assert_false(dvm_client_error_is_remote(x->c)); /* refused before sending */
 	assert_int_equal(dvm_client_call(x->c, "close-device", "{\"handle\":9}", NULL), -EBADF);
 	assert_int_equal(dvm_client_call(x->c, "migrate", "{}", NULL), -EINVAL);
 	/* Names back to numbers. */

@@ -611,9 +611,14 @@ static void test_unknown_after_go(void **st)
 			fail_msg("case %zu: ret %d err '%s'", i, ret, err);
 		assert_int_equal(f.got_go, 0);
 		assert_int_equal(dvm_vm_state(vm), DVM_VM_PAUSED);
-		assert_int_equal(dvm_vm_resume(vm), 0); /* what dvm ctl resume does */
+		/* The pause is the operator's now: what dvm ctl resume undoes. */
+		unsigned by_operator, all;
+		dvm_vm_pauses(vm, &by_operator, &all);
+		assert_int_equal(by_operator, 1);
+		assert_int_equal(all, 1);
+		assert_int_equal(dvm_vm_resume_operator(vm), 0);
 		assert_int_equal(dvm_vm_state(vm), DVM_VM_RUNNING);
-		assert_int_equal(dvm_vm_resume(vm), -EINVAL);
+		assert_int_equal(dvm_vm_resume_operator(vm), -EINVAL);
 		end_vm(vm);
 	}
 }

@@ -524,7 +524,7 @@ int dvm_ctl_main(int argc, char **argv)
 	ret = dvm_client_call(c, cmd, json_object_to_json_string_ext(args, JSON_C_TO_STRING_PLAIN),
 			      &result);
 	json_object_put(args);
-	if (ret == -ECONNRESET || ret == -EPROTO) {
+	if (ret && !dvm_client_error_is_remote(c)) {
 		fprintf(stderr, "dvm ctl: %s: %s\n", verb, dvm_client_last_error(c));
 		status = EXIT_USAGE;
 	} else if (ret) {

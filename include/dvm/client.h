@@ -28,6 +28,7 @@
 #define DVM_CLIENT_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -65,6 +66,9 @@ int dvm_client_call(struct dvm_client *c, const char *cmd, const char *args_json
 		    char **result_json);
 /* The message of the last error (server's or the client's own); "" if none. */
 const char *dvm_client_last_error(const struct dvm_client *c);
+/* Whether the last error was the server's answer (the VM said no) rather
+ * than the client's own (the connection, a bad reply). */
+bool dvm_client_error_is_remote(const struct dvm_client *c);
 
 /* The oldest queued event's text (malloc'd) into *event_json; -EAGAIN when
  * none is queued.  wait_ms > 0 waits that long for one to arrive; < 0 forever. */

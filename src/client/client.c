@@ -46,6 +46,7 @@ struct dvm_client {
 	struct handle_type *handles;
 	size_t nr_handles;
 	char error[512];
+	bool error_remote; /* the last error was the server's reply */
 };
 
 static int set_error(struct dvm_client *c, int err, const char *fmt, ...)
@@ -56,6 +57,7 @@ static int set_error(struct dvm_client *c, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->error, sizeof(c->error), fmt, ap);
 	va_end(ap);
+	c->error_remote = false;
 	return err;
 }
 
@@ -270,7 +272,10 @@ static int rpc(struct dvm_client *c, const char *cmd, json_object *args, json_ob
 				ret = -e;
 			if (json_object_object_get_ex(err, "message", &msg))
 				set_error(c, ret, "%s", json_object_get_string(msg));
+			else
+				c->error[0] = '\0';
 		}
+		c->error_remote = true;
 		json_object_put(rep);
 		return ret;
 	}
@@ -309,6 +314,11 @@ int dvm_client_call(struct dvm_client *c, const char *cmd, const char *args_json
 const char *dvm_client_last_error(const struct dvm_client *c)
 {
 	return c ? c->error : "";
+}
+
+bool dvm_client_error_is_remote(const struct dvm_client *c)
+{
+	return c && c->error_remote;
 }
 
 int dvm_client_next_event(struct dvm_client *c, char **event_json, int wait_ms)

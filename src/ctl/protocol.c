@@ -882,7 +882,9 @@ static void migrate_run(struct req *r, const char *uri)
 	int ret = dvm_migrate_send(r->vm, uri, &opts, &st, err, sizeof(err));
 
 	if (ret) {
-		fail(r, ret, "migrate: %s", err);
+		/* EINPROGRESS: the message says the VM stays paused here. */
+		fail(r, ret, "migrate: %s%s", err,
+		     ret == -EINPROGRESS ? "" : " (the VM runs on here)");
 		return;
 	}
 	add(r->result, "uri", json_object_new_string(uri));

@@ -493,12 +493,14 @@ out:
 	if (logging)
 		dvm_vm_dirty_log_stop(vm);
 	/* After the stop this only balances the pause.  An unknown outcome
-	 * keeps it: the one pause an operator's resume undoes. */
+	 * hands it to the operator: only an operator's resume undoes it. */
 	if (!committed && ret == -EINPROGRESS)
 		ret = -EIO; /* reserved for the unknown outcome */
 	if (!committed && s.fd >= 0 && (ret == -EPIPE || ret == -ECONNABORTED) && err && errlen)
 		peer_said(&s);
-	if (paused && !(committed && ret == -EINPROGRESS))
+	if (paused && committed && ret == -EINPROGRESS)
+		dvm_vm_pause_to_operator(vm);
+	else if (paused)
 		dvm_vm_resume(vm);
 	if (s.fd >= 0)
 		close(s.fd);
