@@ -124,6 +124,10 @@ usage)
 	ctl 2 "$sock" get x regs
 	ctl 2 "$sock" get 1 1:
 	ctl 2 "$sock" create serial-8250 base
+	ctl 2 "$sock" events --bogus 1
+	ctl 2 "$sock" events --count 0
+	ctl 2 "$sock" events --timeout
+	grep -q 'needs a positive number' "$tmp/out" || fail "events usage: $(cat "$tmp/out")"
 	ctl 0 --help
 	grep -q 'usage: dvm ctl' "$tmp/out" || fail "help"
 	# --api-sock on something that is not a socket: refused, left alone.

@@ -475,7 +475,7 @@ int dvm_ctl_main(int argc, char **argv)
 		cmd = verb;
 	} else if (!strcmp(verb, "events")) {
 		long long count = -1, timeout = -1;
-		for (int k = 0; k < nargs; k++) {
+		for (int k = 0; k < nargs; k += 2) { /* OPTION VALUE pairs */
 			long long *dst = !strcmp(rest[k], "--count")	 ? &count
 					 : !strcmp(rest[k], "--timeout") ? &timeout
 									 : NULL;
@@ -488,7 +488,6 @@ int dvm_ctl_main(int argc, char **argv)
 				json_object_put(args);
 				return usage_error("events: %s needs a positive number", rest[k]);
 			}
-			k++;
 		}
 		json_object_put(args);
 		return watch_events(path, json, count, timeout);
