@@ -25,6 +25,11 @@
 #define READ_CHUNK (64u * 1024)
 #define FLUSH_MS 250	       /* how long stop waits for queued output to drain */
 #define MAX_QUEUED_EVENTS 1024 /* posted, not yet broadcast; more are counted as dropped */
+/* After a request, how long the thread looks for the next one without
+ * sleeping: a client in a loop sends it within microseconds, and waking a
+ * thread whose CPU went idle costs tens of them on a virtualized host (the
+ * trade KVM's halt polling makes).  At most this much CPU per request. */
+#define REQUEST_SPIN_NS 100000
 
 struct queued_event {
 	char *line;
@@ -56,6 +61,7 @@ struct dvm_ctl_server {
 	unsigned nr_clients;
 	uint64_t next_serial;
 	struct client *handling; /* the client whose line is being handled */
+	uint64_t spin_until;	 /* CLOCK_MONOTONIC ns: poll without sleeping until */
 	/* One worker for a long command (migrate); lock guards the fields. */
 	bool worker_busy;	/* started and not yet joined */
 	char *worker_reply;	/* set when it finished */
@@ -148,6 +154,13 @@ static bool blank(const char *s, size_t n)
 static void poke(struct dvm_ctl_server *s);
 static void broadcast(struct dvm_ctl_server *s, const char *line);
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void *worker_main(void *arg)
 {
 	struct dvm_ctl_server *s = arg;
@@ -221,6 +234,7 @@ static void handle_line(struct dvm_ctl_server *s, struct client *c, const char *
 		return;
 	client_send(c, reply);
 	free(reply);
+	s->spin_until = now_ns() + REQUEST_SPIN_NS;
 }
 
 static void too_long(struct client *c)
@@ -425,11 +439,17 @@ static void *server_main(void *arg)
 			    .fd = c->fd,
 			    .events = POLLIN | (c->out_len > c->out_off ? POLLOUT : 0)};
 		}
-		if (poll(pfd, n, -1) < 0) {
+		bool spinning = s->spin_until && now_ns() < s->spin_until;
+		int ready = poll(pfd, n, spinning ? 0 : -1);
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
+		if (ready == 0)
+			continue;
+		if (!spinning)
+			s->spin_until = 0;
 		/* Clients first: pfd[2 + i] matches clients[i] only until accept or reap. */
 		for (unsigned i = 0; i < s->nr_clients; i++) {
 			struct client *c = s->clients[i];
