@@ -25,7 +25,7 @@ fi
 tmp=$(mktemp -d /tmp/dvm-migrate-bench.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR) print (NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2); else print "-"}'; }
+median() { sort -n | awk '{a[NR]=$1} END {if (!NR) {print "-"; exit} v = NR % 2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2; if (v == int(v)) printf "%d\n", v; else printf "%.2f\n", v}'; }
 
 wait_for() { # FILE PATTERN
 	for _ in $(seq 200); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.05; done
