@@ -906,6 +906,54 @@ static void test_snapshot_progress_events(void **state)
 	close(c);
 }
 
+/* Events posted faster than the server sends them: each one reaches the
+ * client or is counted in an events-dropped event; none vanishes. */
+static void test_event_flood(void **state)
+{
+	struct ctl_fx *f = *state;
+	int c = ctl_connect(f->path);
+	enum { N = 5000 };
+	json_object *rep = call(c, "{\"id\":1,\"cmd\":\"query-status\"}"); /* accepted */
+	json_object_put(rep);
+	for (int i = 0; i < N; i++) {
+		struct dvm_event ev = {.kind = DVM_EVENT_SNAPSHOT,
+				       .message = "flood",
+				       .phase = "memory",
+				       .target = "/flood",
+				       .done = (uint64_t)i,
+				       .total = N};
+		dvm_vm_post_event(f->vm, &ev);
+	}
+	int64_t seen = 0, dropped = 0, last = -1;
+	while (seen + dropped < N) {
+		json_object *o = recv_json(c);
+		const char *name = json_object_get_string(get(o, "event"));
+		json_object *d = get(o, "data");
+		if (!strcmp(name, "events-dropped")) {
+			assert_true(json_object_get_int64(get(d, "count")) > 0);
+			dropped += json_object_get_int64(get(d, "count"));
+		} else {
+			assert_string_equal(name, "snapshot");
+			int64_t done = json_object_get_int64(get(d, "done"));
+			assert_true(done > last); /* in order */
+			last = done;
+			seen++;
+		}
+		json_object_put(o);
+	}
+	assert_int_equal(seen + dropped, N);
+	/* Nothing more was sent: the next line is the reply. */
+	const char *req = "{\"id\":2,\"cmd\":\"query-status\"}\n";
+	assert_int_equal(ctl_send_all(c, req, strlen(req)), 0);
+	rep = recv_json(c);
+	assert_false(is_event(rep));
+	assert_int_equal(json_object_get_int(get(rep, "id")), 2);
+	json_object_put(rep);
+	print_message("%d events: %lld sent, %lld counted as dropped\n", N, (long long)seen,
+		      (long long)dropped);
+	close(c);
+}
+
 static void test_handle_request_direct(void **state)
 {
 	struct ctl_fx *f = *state;
@@ -938,6 +986,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_operator_pauses, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_device_error_event, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_snapshot_progress_events, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_flood, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
