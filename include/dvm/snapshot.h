@@ -12,7 +12,7 @@
  *           records; all little-endian
  *   memory  guest RAM, GPA order (0..3 GiB, then from 4 GiB); zero pages are
  *           holes
- * It is written to DIR.partial-PID and renamed to DIR only when complete and
+ * It is written to DIR.partial-PID-N and renamed to DIR only when complete and
  * synced, so an interrupted snapshot never looks like one.
  *
  * The header: magic[8] "DVMSNAP\n", u32 version, u32 header size (64),

@@ -242,6 +242,24 @@ static int save_memory(struct dvm_vm *vm, int fd, const struct dvm_snapshot_prog
 	return 0;
 }
 
+static void sync_parent(const char *dir)
+{
+	char parent[PATH_MAX + 32];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	char *slash = strrchr(parent, '/');
+	if (!slash)
+		strcpy(parent, ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd); /* best effort: the snapshot is complete either way */
+		close(fd);
+	}
+}
+
 static void remove_tree(const char *dir)
 {
 	char path[PATH_MAX + 64];
@@ -349,8 +367,14 @@ int dvm_snapshot_save_progress(struct dvm_vm *vm, const char *dir,
 		goto out;
 	report(progress, "state", 0, HEADER_SIZE + body.len);
 
-	if (snprintf(tmp, sizeof(tmp), "%s.partial-%d", dir, (int)getpid()) >= (int)sizeof(tmp) ||
-	    snprintf(old, sizeof(old), "%s.old-%d", dir, (int)getpid()) >= (int)sizeof(old)) {
+	/* Two saves at once in one process (SIGUSR2 and the socket) get names
+	 * of their own. */
+	static unsigned saves;
+	unsigned seq = __atomic_add_fetch(&saves, 1, __ATOMIC_RELAXED);
+	if (snprintf(tmp, sizeof(tmp), "%s.partial-%d-%u", dir, (int)getpid(), seq) >=
+		(int)sizeof(tmp) ||
+	    snprintf(old, sizeof(old), "%s.old-%d-%u", dir, (int)getpid(), seq) >=
+		(int)sizeof(old)) {
 		ret = fail(err, errlen, -ENAMETOOLONG, "snapshot path too long");
 		goto out;
 	}
@@ -394,6 +418,7 @@ int dvm_snapshot_save_progress(struct dvm_vm *vm, const char *dir,
 	}
 	if (had_old)
 		remove_tree(old);
+	sync_parent(dir); /* the rename itself survives a crash */
 	report(progress, "done", mem_size, mem_size);
 	goto out;
 out_tmp:
