@@ -55,6 +55,8 @@ types)
 	;;
 describe)
 	expect 0 'lapic +state' -- describe vcpu
+	expect 0 'features +config +rw,before-start,derived ' -- describe vcpu
+	expect 0 'add-file +command +w,before-start,host-ref ' -- describe fw-cfg
 	expect 0 'base +config +rw,before-start +2 +uint +0x3f8' -- describe serial-8250
 	expect 0 'iobase' -- describe debug-exit
 	expect 2 "unknown device type 'nope'" -- describe nope

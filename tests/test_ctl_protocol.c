@@ -305,6 +305,21 @@ static void test_types_describe(void **state)
 	assert_string_equal(json_object_get_string(get(regs, "kind")), "state");
 	assert_string_equal(json_object_get_string(get(regs, "format")), "blob");
 	json_object_put(rep);
+	/* Every access flag has its name: fw-cfg's add-file holds a host pointer. */
+	rep = call(c, "{\"id\":3,\"cmd\":\"describe\",\"args\":{\"type\":\"fw-cfg\"}}");
+	arr = get(ok(rep), "attrs");
+	bool host_ref = false;
+	for (size_t i = 0; i < json_object_array_length(arr); i++) {
+		json_object *a = json_object_array_get_idx(arr, i);
+		if (strcmp(json_object_get_string(get(a, "name")), "add-file"))
+			continue;
+		acc = get(a, "access");
+		for (size_t k = 0; k < json_object_array_length(acc); k++)
+			host_ref |= !strcmp(
+			    json_object_get_string(json_object_array_get_idx(acc, k)), "host-ref");
+	}
+	assert_true(host_ref);
+	json_object_put(rep);
 	rep = call(c, "{\"id\":3,\"cmd\":\"describe\",\"args\":{\"type\":260}}");
 	assert_string_equal(json_object_get_string(get(ok(rep), "name")), "serial-8250");
 	json_object_put(rep);

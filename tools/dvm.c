@@ -1757,27 +1757,16 @@ static int cmd_types(int argc, char **argv)
 	return 0;
 }
 
-static const char *format_name(uint32_t f)
-{
-	switch (f) {
-	case DVM_FMT_UINT:
-		return "uint";
-	case DVM_FMT_BOOL:
-		return "bool";
-	case DVM_FMT_STRING:
-		return "string";
-	}
-	return "blob";
-}
-
 static int cmd_describe(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		printf("usage: dvm describe TYPE\n\n"
 		       "Print a device type's attribute schema: group, attribute, name, kind\n"
 		       "(config, state, command), access (r/w; 'before-start': writable only\n"
-		       "before the vCPUs run; 'once': a second write is EEXIST; 'paused':\n"
-		       "only while the vCPUs are paused), size in bytes, format, default.\n"
+		       "before the vCPUs run; 'once': a second write is EEXIST; 'while-paused':\n"
+		       "only while the vCPUs are paused; 'derived': a view of other attributes,\n"
+		       "not saved in snapshots; 'host-ref': holds a host pointer or fd, not over\n"
+		       "the control socket), size in bytes, format, default.\n"
 		       "Config attributes can be given as `--device TYPE,name=value`.\n");
 		return argc < 2 ? DVM_STATUS_USAGE : 0;
 	}
@@ -1789,7 +1778,7 @@ static int cmd_describe(int argc, char **argv)
 	printf("%s (type %#x%s): %s\n\n", ops->name, ops->type,
 	       (ops->flags & DVM_OPS_PASSTHROUGH) ? ", kernel-backed" : "",
 	       ops->summary ? ops->summary : "");
-	printf("%-5s %-12s %-13s %-8s %-18s %-6s %-6s %-8s %s\n", "GROUP", "ATTR", "NAME", "KIND",
+	printf("%-5s %-12s %-13s %-8s %-24s %-6s %-6s %-8s %s\n", "GROUP", "ATTR", "NAME", "KIND",
 	       "ACCESS", "SIZE", "FORMAT", "DEFAULT", "DESCRIPTION");
 	for (size_t i = 0; i < ops->nr_attrs; i++) {
 		const struct dvm_attr_desc *d = &ops->attrs[i];
@@ -1798,18 +1787,20 @@ static int cmd_describe(int argc, char **argv)
 			snprintf(attr, sizeof(attr), "%#" PRIx64 "+%#" PRIx64, d->attr, d->count);
 		else
 			snprintf(attr, sizeof(attr), "%" PRIu64, d->attr);
-		snprintf(access, sizeof(access), "%s%s%s%s%s%s",
-			 (d->access & DVM_ATTR_R) ? "r" : "", (d->access & DVM_ATTR_W) ? "w" : "",
-			 (d->access & DVM_ATTR_BEFORE_START) ? ",before-start" : "",
-			 (d->access & DVM_ATTR_ONCE) ? ",once" : "",
-			 (d->access & DVM_ATTR_WHILE_PAUSED) ? ",paused" : "",
-			 (d->access & DVM_ATTR_DERIVED) ? ",derived" : "");
+		/* r/w, then the other flags by the names the socket's describe uses. */
+		size_t at = (size_t)snprintf(access, sizeof(access), "%s%s",
+					     (d->access & DVM_ATTR_R) ? "r" : "",
+					     (d->access & DVM_ATTR_W) ? "w" : "");
+		for (uint32_t bit = DVM_ATTR_W << 1; bit && at < sizeof(access); bit <<= 1)
+			if ((d->access & bit) && dvm_attr_access_flag_name(bit))
+				at += (size_t)snprintf(access + at, sizeof(access) - at, ",%s",
+						       dvm_attr_access_flag_name(bit));
 		if (d->kind == DVM_ATTR_CONFIG && d->format == DVM_FMT_UINT &&
 		    d->access & DVM_ATTR_W)
 			snprintf(def, sizeof(def), "%#" PRIx64, d->def);
-		printf("%-5u %-12s %-13s %-8s %-18s %-6u %-6s %-8s %s\n", d->group, attr, d->name,
-		       dvm_attr_kind_name(d->kind), access, d->size, format_name(d->format), def,
-		       d->help ? d->help : "");
+		printf("%-5u %-12s %-13s %-8s %-24s %-6u %-6s %-8s %s\n", d->group, attr, d->name,
+		       dvm_attr_kind_name(d->kind), access, d->size,
+		       dvm_attr_format_name(d->format), def, d->help ? d->help : "");
 	}
 	return 0;
 }

@@ -205,5 +205,9 @@ const struct dvm_attr_desc *dvm_attr_lookup(const struct dvm_device_ops *ops, ui
 					    uint64_t attr);
 const struct dvm_attr_desc *dvm_attr_by_name(const struct dvm_device_ops *ops, const char *name);
 const char *dvm_attr_kind_name(uint32_t kind);
+const char *dvm_attr_format_name(uint32_t format); /* "uint", "bool", "string", "blob" */
+/* "read", "write", "before-start", ...: one DVM_ATTR_* access bit's name,
+ * NULL for a bit that has none. */
+const char *dvm_attr_access_flag_name(uint32_t bit);
 
 #endif

@@ -39,6 +39,40 @@ const char *dvm_attr_kind_name(uint32_t kind)
 	return "?";
 }
 
+const char *dvm_attr_format_name(uint32_t format)
+{
+	switch (format) {
+	case DVM_FMT_UINT:
+		return "uint";
+	case DVM_FMT_BOOL:
+		return "bool";
+	case DVM_FMT_STRING:
+		return "string";
+	}
+	return "blob";
+}
+
+const char *dvm_attr_access_flag_name(uint32_t bit)
+{
+	switch (bit) {
+	case DVM_ATTR_R:
+		return "read";
+	case DVM_ATTR_W:
+		return "write";
+	case DVM_ATTR_BEFORE_START:
+		return "before-start";
+	case DVM_ATTR_ONCE:
+		return "once";
+	case DVM_ATTR_WHILE_PAUSED:
+		return "while-paused";
+	case DVM_ATTR_DERIVED:
+		return "derived";
+	case DVM_ATTR_HOST_REF:
+		return "host-ref";
+	}
+	return NULL;
+}
+
 /* The kernel can't be asked whether a user pointer is good without a
  * syscall; in one address space we refuse what can never be valid:
  * NULL, the first page, and non-canonical or kernel-half addresses. */

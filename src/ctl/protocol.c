@@ -95,19 +95,6 @@ static const char *state_name(enum dvm_vm_state st)
 	return "unknown";
 }
 
-static const char *format_name(uint32_t f)
-{
-	switch (f) {
-	case DVM_FMT_UINT:
-		return "uint";
-	case DVM_FMT_BOOL:
-		return "bool";
-	case DVM_FMT_STRING:
-		return "string";
-	}
-	return "blob";
-}
-
 /* ---- arguments ---- */
 
 /* A non-negative integer: a JSON integer, or a string strtoull reads whole
@@ -448,21 +435,12 @@ static int cmd_list_devices(struct req *r)
 
 static json_object *access_strings(uint32_t access)
 {
-	static const struct {
-		uint32_t bit;
-		const char *name;
-	} bits[] = {
-	    {DVM_ATTR_R, "read"},
-	    {DVM_ATTR_W, "write"},
-	    {DVM_ATTR_BEFORE_START, "before-start"},
-	    {DVM_ATTR_ONCE, "once"},
-	    {DVM_ATTR_WHILE_PAUSED, "while-paused"},
-	};
 	json_object *arr = json_object_new_array();
 
-	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
-		if (access & bits[i].bit)
-			json_object_array_add(arr, json_object_new_string(bits[i].name));
+	for (uint32_t bit = 1; bit; bit <<= 1)
+		if ((access & bit) && dvm_attr_access_flag_name(bit))
+			json_object_array_add(
+			    arr, json_object_new_string(dvm_attr_access_flag_name(bit)));
 	return arr;
 }
 
@@ -488,7 +466,7 @@ static int cmd_describe(struct req *r)
 		add(o, "kind", json_object_new_string(dvm_attr_kind_name(d->kind)));
 		add(o, "access", access_strings(d->access));
 		add(o, "size", json_object_new_int64(d->size));
-		add(o, "format", json_object_new_string(format_name(d->format)));
+		add(o, "format", json_object_new_string(dvm_attr_format_name(d->format)));
 		add(o, "min", json_object_new_uint64(d->min));
 		add(o, "max", json_object_new_uint64(d->max));
 		add(o, "default", json_object_new_uint64(d->def));
@@ -702,7 +680,7 @@ static int cmd_attr(struct req *r, unsigned long ioctl)
 			add(r->result, "value", encode_value(d, buf, raw));
 			add(r->result, "size", json_object_new_int64(d->size));
 			add(r->result, "format",
-			    json_object_new_string(raw ? "blob" : format_name(d->format)));
+			    json_object_new_string(raw ? "blob" : dvm_attr_format_name(d->format)));
 			add(r->result, "name", json_object_new_string(d->name));
 			add(r->result, "group", json_object_new_int64(group));
 			add(r->result, "attr", json_object_new_uint64(attr));
