@@ -1121,6 +1121,33 @@ static char **machine_file_args(const char *file, int *argc_out, const char **gu
 }
 static int run_incoming(struct run_options *o);
 
+/* The options of a running machine that dvm run and dvm restore share
+ * (the same letters in both option tables); false for any other. */
+static bool running_option(int opt, const char *arg, struct run_options *o)
+{
+	switch (opt) {
+	case 'A':
+		o->api_sock = arg;
+		return true;
+	case 'P':
+		o->snapshot_dir = arg;
+		return true;
+	case 'E':
+		o->snapshot_on_exit = true;
+		return true;
+	case 'H':
+		o->halt_timeout_ms = parse_halt_timeout(arg);
+		return true;
+	case 'S':
+		o->sync_exit = true;
+		return true;
+	case 'v':
+		o->verbose++;
+		return true;
+	}
+	return false;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -1242,12 +1269,6 @@ static int cmd_run(int argc, char **argv)
 						  optarg, o.fw_cfg[i].name);
 			o.nr_fw_cfg++;
 			break;
-		case 'v':
-			o.verbose++;
-			break;
-		case 'S':
-			o.sync_exit = true;
-			break;
 		case 'U':
 			if (!strcmp(optarg, "help"))
 				return cpu_help();
@@ -1258,27 +1279,17 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case 'J':
 			die_usage("--machine may be given once");
-		case 'P':
-			o.snapshot_dir = optarg;
-			break;
-		case 'E':
-			o.snapshot_on_exit = true;
-			break;
-		case 'A':
-			o.api_sock = optarg;
-			break;
 		case 'I':
 			o.incoming = optarg;
-			break;
-		case 'H':
-			o.halt_timeout_ms = parse_halt_timeout(optarg);
 			break;
 		case 'h':
 			run_usage(stdout);
 			return 0;
 		default:
-			run_usage(stderr);
-			return DVM_STATUS_USAGE;
+			if (!running_option(opt, optarg, &o)) {
+				run_usage(stderr);
+				return DVM_STATUS_USAGE;
+			}
 		}
 	}
 	if (o.snapshot_on_exit && !o.snapshot_dir)
@@ -1620,30 +1631,14 @@ static int cmd_restore(int argc, char **argv)
 		case 'N':
 			flags |= DVM_RESTORE_NO_VERIFY;
 			break;
-		case 'A':
-			o.api_sock = optarg;
-			break;
-		case 'P':
-			o.snapshot_dir = optarg;
-			break;
-		case 'E':
-			o.snapshot_on_exit = true;
-			break;
-		case 'H':
-			o.halt_timeout_ms = parse_halt_timeout(optarg);
-			break;
-		case 'S':
-			o.sync_exit = true;
-			break;
-		case 'v':
-			o.verbose++;
-			break;
 		case 'h':
 			restore_usage(stdout);
 			return 0;
 		default:
-			restore_usage(stderr);
-			return DVM_STATUS_USAGE;
+			if (!running_option(opt, optarg, &o)) {
+				restore_usage(stderr);
+				return DVM_STATUS_USAGE;
+			}
 		}
 	}
 	if (optind != argc - 1) {
