@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "boot/acpi_tables.h"
+#include "core/bytes.h"
 #include "dvm/devices/acpi_pm.h"
 
 #define SDT_HEADER_LEN 36
@@ -101,34 +102,6 @@ static void put8(uint8_t *p, uint8_t v)
 	p[0] = v;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-/* The byte that makes [p, p+len) sum to 0 once stored in a zeroed field. */
-static uint8_t checksum(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum += p[i];
-	return (uint8_t)-sum;
-}
-
 static void sdt_header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
 {
 	memcpy(t, sig, 4);
@@ -148,7 +121,7 @@ static void sdt_checksum(uint8_t *t)
 	    (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
 
 	t[9] = 0;
-	t[9] = checksum(t, len);
+	t[9] = checksum8(t, len);
 }
 
 /* A Generic Address Structure for an I/O port block.  Access size 0: ACPI
@@ -272,8 +245,8 @@ static void build_rsdp(uint8_t *t, uint32_t rsdt, uint64_t xsdt)
 	put32(t + 16, rsdt);
 	put32(t + 20, RSDP_LEN);
 	put64(t + 24, xsdt);
-	t[8] = checksum(t, RSDP_V1_LEN);
-	t[32] = checksum(t, RSDP_LEN);
+	t[8] = checksum8(t, RSDP_V1_LEN);
+	t[32] = checksum8(t, RSDP_LEN);
 }
 
 static uint64_t align_up(uint64_t v, uint64_t a)

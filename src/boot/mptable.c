@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "dvm/boot.h"
 
 #define MP_FLOAT_LEN 16
@@ -39,27 +40,6 @@
 #define MP_CPU_SIGNATURE 0x600 /* family 6; the guest's CPUID has the truth */
 #define MP_CPU_FEATURES 0x201  /* FPU, APIC */
 #define MP_ALL_LAPICS 0xff
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint8_t checksum(const uint8_t *p, size_t len)
-{
-	uint8_t sum = 0;
-
-	for (size_t i = 0; i < len; i++)
-		sum += p[i];
-	return (uint8_t)-sum;
-}
 
 static size_t table_len(unsigned nr_cpus)
 {
@@ -153,13 +133,13 @@ int dvm_mptable_build(struct dvm_guest_mem *mem, unsigned nr_cpus, uint8_t ioapi
 	memcpy(t + 16, "DVMMACH     ", 12);
 	put16(t + 34, (uint16_t)entries);
 	put32(t + 36, 0xfee00000u);
-	t[7] = checksum(t, len);
+	t[7] = checksum8(t, len);
 
 	memcpy(fp, "_MP_", 4);
 	put32(fp + 4, (uint32_t)(DVM_MPTABLE_ADDR + MP_FLOAT_LEN));
 	fp[8] = 1; /* length in 16-byte units */
 	fp[9] = 4; /* revision 1.4 */
 	/* feature bytes 0: a configuration table is present; no IMCR */
-	fp[10] = checksum(fp, MP_FLOAT_LEN);
+	fp[10] = checksum8(fp, MP_FLOAT_LEN);
 	return 0;
 }

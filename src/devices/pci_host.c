@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bytes.h"
 #include "dvm/device.h"
 #include "dvm/devices/pci_host.h"
 #include "dvm/vm.h"
@@ -89,17 +90,6 @@ static uint8_t wmask(unsigned off)
 		return 0xff;
 	}
 	return 0;
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v & 0xff;
-	p[1] = v >> 8;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return p[0] | (uint16_t)p[1] << 8;
 }
 
 static void bridge_reset(struct pci_host *h)

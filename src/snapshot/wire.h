@@ -11,29 +11,7 @@
 #include <string.h>
 #include <zlib.h>
 
-static inline void put32(uint8_t *p, uint32_t v)
-{
-	memcpy(p, &v, 4); /* little-endian host */
-}
-
-static inline void put64(uint8_t *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static inline uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static inline uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, 8);
-	return v;
-}
+#include "core/bytes.h"
 
 static inline uint32_t crc(const void *p, size_t n)
 {
