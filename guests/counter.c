@@ -33,17 +33,7 @@ __asm__(".text\n"
 
 static void start_pit(void)
 {
-	/* 8259: ICW1-4, vectors 0x30/0x38, only IRQ 0 unmasked. */
-	outb(0x20, 0x11);
-	outb(0x21, PIT_VECTOR);
-	outb(0x21, 0x04);
-	outb(0x21, 0x01);
-	outb(0xa0, 0x11);
-	outb(0xa1, PIT_VECTOR + 8);
-	outb(0xa1, 0x02);
-	outb(0xa1, 0x01);
-	outb(0x21, 0xfe);
-	outb(0xa1, 0xff);
+	pic_init(PIT_VECTOR, PIT_VECTOR + 8, 0xfe, 0xff); /* only IRQ 0 */
 	/* PIT channel 0, mode 2, 100 Hz. */
 	u16 div = 11932;
 	outb(0x43, 0x34);

@@ -50,17 +50,8 @@
 #define D_VRT 0x80
 #define ALARM_ANY 0xc0
 
-#define PIC1_CMD 0x20
-#define PIC1_DATA 0x21
-#define PIC2_CMD 0xa0
-#define PIC2_DATA 0xa1
-#define PIC_ICW1_INIT_ICW4 0x11
-#define PIC_ICW4_8086 0x01
-#define PIC_EOI 0x20
 #define PIC1_VECTOR_BASE 0x20
 #define PIC2_VECTOR_BASE 0x28
-#define PIC_SLAVE_ON_IRQ2 0x04
-#define PIC_SLAVE_ID 0x02
 #define RTC_VECTOR (PIC2_VECTOR_BASE + 0) /* IRQ 8: slave pin 0 */
 #define SPURIOUS_VECTOR 0xff
 
@@ -141,18 +132,10 @@ __asm__(".text\n"
 	"spurious_isr:\n"
 	"	ret $8\n");
 
-static void pic_init(void)
+static void interrupts_init(void)
 {
-	outb(PIC1_CMD, PIC_ICW1_INIT_ICW4);
-	outb(PIC2_CMD, PIC_ICW1_INIT_ICW4);
-	outb(PIC1_DATA, PIC1_VECTOR_BASE);
-	outb(PIC2_DATA, PIC2_VECTOR_BASE);
-	outb(PIC1_DATA, PIC_SLAVE_ON_IRQ2);
-	outb(PIC2_DATA, PIC_SLAVE_ID);
-	outb(PIC1_DATA, PIC_ICW4_8086);
-	outb(PIC2_DATA, PIC_ICW4_8086);
-	outb(PIC1_DATA, (u8) ~(1u << 2)); /* only the cascade */
-	outb(PIC2_DATA, (u8) ~(1u << 0)); /* only IRQ 8 */
+	/* Only the cascade on the master, only IRQ 8 on the slave. */
+	pic_init(PIC1_VECTOR_BASE, PIC2_VECTOR_BASE, (u8) ~(1u << 2), (u8) ~(1u << 0));
 	/* The LAPIC must pass the PIC's ExtINT on. */
 	lapic_write(LAPIC_SVR, LAPIC_SVR_ENABLE | SPURIOUS_VECTOR);
 	lapic_write(LAPIC_LVT_LINT0, LVT_EXTINT);
@@ -432,7 +415,7 @@ void guest_main(u32 magic, const struct multiboot_info *info)
 	idt_set_gate(PIC2_VECTOR_BASE + 7, slave_spurious_isr);
 	idt_set_gate(SPURIOUS_VECTOR, spurious_isr);
 	idt_load();
-	pic_init();
+	interrupts_init();
 
 	check((cmos_read(REG_A) & A_DV_MASK) == A_DV_32K, "divider not running at 32.768 kHz");
 	check(cmos_read(REG_D) == D_VRT, "register D is not VRT");

@@ -24,10 +24,6 @@
 #define IRQ_PORT(n) (0x2000 + (n))
 #define IOMEM 0xff000000u
 
-#define PIC1_CMD 0x20
-#define PIC1_DATA 0x21
-#define PIC2_CMD 0xa0
-#define PIC2_DATA 0xa1
 #define ELCR1 0x4d0
 #define ELCR2 0x4d1
 #define OCW3_READ_IRR 0x0a
@@ -146,24 +142,9 @@ static u8 read_irr(u16 cmd_port)
 	return inb(cmd_port);
 }
 
-static void pic_init(void)
-{
-	/* ICW1-4: cascaded, vectors 0x20/0x28, slave on IRQ2; then mask all. */
-	outb(PIC1_CMD, 0x11);
-	outb(PIC2_CMD, 0x11);
-	outb(PIC1_DATA, 0x20);
-	outb(PIC2_DATA, 0x28);
-	outb(PIC1_DATA, 0x04);
-	outb(PIC2_DATA, 0x02);
-	outb(PIC1_DATA, 0x01);
-	outb(PIC2_DATA, 0x01);
-	outb(PIC1_DATA, 0xff);
-	outb(PIC2_DATA, 0xff);
-}
-
 static void check_irq_lines(void)
 {
-	pic_init();
+	pic_init(0x20, 0x28, 0xff, 0xff); /* every line masked */
 	/* Level mode: IRR follows the line both ways (edge mode only latches). */
 	outb(ELCR1, 1 << MASTER_LINE);
 	outb(ELCR2, 1 << (SLAVE_LINE - 8));

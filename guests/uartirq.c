@@ -33,17 +33,8 @@
 #define MCR_OUT2 0x08 /* gates the IRQ output on real boards */
 #define LSR_DR 0x01
 
-#define PIC1_CMD 0x20
-#define PIC1_DATA 0x21
-#define PIC2_CMD 0xa0
-#define PIC2_DATA 0xa1
-#define PIC_ICW1_INIT_ICW4 0x11 /* edge-triggered, cascaded, ICW4 follows */
-#define PIC_ICW4_8086 0x01
-#define PIC_EOI 0x20
 #define PIC1_VECTOR_BASE 0x20
 #define PIC2_VECTOR_BASE 0x28
-#define PIC_SLAVE_ON_IRQ2 0x04
-#define PIC_SLAVE_ID 0x02
 
 #define IOAPIC_BASE 0xfec00000u
 #define IOAPIC_REGSEL 0x00
@@ -151,20 +142,6 @@ __asm__(".text\n"
 	"spurious_isr:\n" /* neither the LAPIC nor a PIC spurious takes an EOI */
 	"	ret $8\n");
 
-static void pic_init(u8 master_mask)
-{
-	outb(PIC1_CMD, PIC_ICW1_INIT_ICW4);
-	outb(PIC2_CMD, PIC_ICW1_INIT_ICW4);
-	outb(PIC1_DATA, PIC1_VECTOR_BASE);
-	outb(PIC2_DATA, PIC2_VECTOR_BASE);
-	outb(PIC1_DATA, PIC_SLAVE_ON_IRQ2);
-	outb(PIC2_DATA, PIC_SLAVE_ID);
-	outb(PIC1_DATA, PIC_ICW4_8086);
-	outb(PIC2_DATA, PIC_ICW4_8086);
-	outb(PIC1_DATA, master_mask);
-	outb(PIC2_DATA, 0xff);
-}
-
 static void irq_route_init(void)
 {
 	u32 apic_id = lapic_read(LAPIC_ID) >> 24;
@@ -174,13 +151,13 @@ static void irq_route_init(void)
 	lapic_write(LAPIC_LVT_LINT1, LVT_MASKED);
 	if (use_ioapic) {
 		/* Vectors still initialised so a stray PIC vector cannot alias an exception. */
-		pic_init(0xff);
+		pic_init(PIC1_VECTOR_BASE, PIC2_VECTOR_BASE, 0xff, 0xff);
 		lapic_write(LAPIC_LVT_LINT0, LVT_MASKED);
 		ioapic_write(IOAPIC_REDTBL(UART_IRQ) + 1, apic_id << 24);
 		/* Fixed delivery, physical destination, active high, level. */
 		ioapic_write(IOAPIC_REDTBL(UART_IRQ), REDIR_LEVEL | UART_VECTOR_IOAPIC);
 	} else {
-		pic_init((u8) ~(1u << UART_IRQ));
+		pic_init(PIC1_VECTOR_BASE, PIC2_VECTOR_BASE, (u8) ~(1u << UART_IRQ), 0xff);
 		lapic_write(LAPIC_LVT_LINT0, LVT_EXTINT);
 	}
 }

@@ -135,6 +135,15 @@ int cmdline_find_uint(const char *cmdline, const char *key, u32 *value);
 u8 bytes_sum(const u8 *p, u32 len);
 int bytes_same(const u8 *p, const char *s, u32 n);
 
+/* The two 8259s, cascaded on IRQ 2, edge-triggered, 8086 mode. */
+#define PIC1_CMD 0x20
+#define PIC1_DATA 0x21
+#define PIC2_CMD 0xa0
+#define PIC2_DATA 0xa1
+#define PIC_EOI 0x20
+/* ICW1-4 with the vector bases (multiples of 8), then the masks (OCW1). */
+void pic_init(u8 master_base, u8 slave_base, u8 master_mask, u8 slave_mask);
+
 /* Prints value in hex with exactly `digits` digits (1-8), no prefix. */
 void serial_put_hex(u32 value, int digits);
 

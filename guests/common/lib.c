@@ -100,6 +100,20 @@ void i8042_reset(void)
 	outb(I8042_COMMAND, I8042_PULSE_RESET);
 }
 
+void pic_init(u8 master_base, u8 slave_base, u8 master_mask, u8 slave_mask)
+{
+	outb(PIC1_CMD, 0x11); /* ICW1: edge-triggered, cascaded, ICW4 follows */
+	outb(PIC2_CMD, 0x11);
+	outb(PIC1_DATA, master_base); /* ICW2 */
+	outb(PIC2_DATA, slave_base);
+	outb(PIC1_DATA, 0x04); /* ICW3: the slave is on IRQ 2 */
+	outb(PIC2_DATA, 0x02); /* and its cascade identity is 2 */
+	outb(PIC1_DATA, 0x01); /* ICW4: 8086 mode */
+	outb(PIC2_DATA, 0x01);
+	outb(PIC1_DATA, master_mask);
+	outb(PIC2_DATA, slave_mask);
+}
+
 void halt_forever(void)
 {
 	for (;;)
