@@ -6,16 +6,7 @@ case_name=$2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-need_kvm() {
-	if ! [ -c /dev/kvm ]; then
-		echo "SKIP: /dev/kvm not available (no such device)"
-		exit 77
-	fi
-	if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-		echo "SKIP: /dev/kvm not available (cannot open it read-write)"
-		exit 77
-	fi
-}
+. "$(dirname "$0")/kvm_lib.sh"
 
 # expect STATUS PATTERN -- ARGS...: run dvm, check the status and that
 # stdout+stderr match PATTERN (grep -E).

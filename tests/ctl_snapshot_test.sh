@@ -7,10 +7,8 @@
 set -u
 dvm=$1
 guests=$2
-if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	echo "SKIP: /dev/kvm not available"
-	exit 77
-fi
+. "$(dirname "$0")/kvm_lib.sh"
+need_kvm
 work=$(mktemp -d)
 trap 'kill -9 $pid 2>/dev/null; rm -rf "$work"' EXIT
 failed=0

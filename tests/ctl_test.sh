@@ -20,12 +20,7 @@ fail() {
 	exit 1
 }
 
-need_kvm() {
-	if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-		echo "SKIP: /dev/kvm not available"
-		exit 77
-	fi
-}
+. "$(dirname "$0")/kvm_lib.sh"
 
 # ctl WANT_STATUS ARGS...: run dvm ctl, output in $tmp/out.
 ctl() {

@@ -14,10 +14,8 @@
 set -u
 dvm=$1
 guests=$2
-if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	echo "SKIP: /dev/kvm not available"
-	exit 77
-fi
+. "$(dirname "$0")/kvm_lib.sh"
+need_kvm
 work=$(mktemp -d)
 pids=()
 trap 'for p in "${pids[@]}"; do kill $p 2>/dev/null; done; rm -rf "$work"' EXIT

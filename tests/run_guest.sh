@@ -43,15 +43,8 @@ if [ $# -eq 0 ]; then
 fi
 
 # Every guest test needs a usable KVM; skip cleanly where there is none.
-# (Test the device node first: `<>` on a missing path would create a file.)
-if ! [ -c /dev/kvm ]; then
-	echo "SKIP: /dev/kvm not available (no such device)"
-	exit 77
-fi
-if ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	echo "SKIP: /dev/kvm not available (cannot open it read-write)"
-	exit 77
-fi
+. "$(dirname "$0")/kvm_lib.sh"
+need_kvm
 
 echo "running: $*"
 timeout -k 5 "$timeout_s" "$@" <"$stdin_file" >"$out" 2>"$errout"

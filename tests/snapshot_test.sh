@@ -9,10 +9,8 @@
 set -u
 dvm=$1
 guests=$2
-if ! [ -c /dev/kvm ] || ! [ -r /dev/kvm ] || ! [ -w /dev/kvm ]; then
-	echo "SKIP: /dev/kvm not available"
-	exit 77
-fi
+. "$(dirname "$0")/kvm_lib.sh"
+need_kvm
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 . "$(dirname "$0")/counter_lib.sh"
